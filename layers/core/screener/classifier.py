@@ -1,0 +1,87 @@
+"""The ONNX classifier: one session per container, inputs and outputs named by the manifest."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import onnxruntime as ort
+
+from .manifest import ModelManifest, load_manifest
+from .preprocess import ModelInput
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What the model says about one photo. Probabilities are keyed by the manifest's labels."""
+
+    background: Mapping[str, float]
+    angle: Mapping[str, float]
+    crop_ok: float  # P(cropping adequate)
+    quality: float  # 0 (unusable) .. 1 (perfect)
+    category: Mapping[str, float]
+
+    @staticmethod
+    def top(probs: Mapping[str, float]) -> tuple[str, float]:
+        label = max(probs, key=probs.__getitem__)
+        return label, probs[label]
+
+
+def session_options(intra_op_threads: int) -> ort.SessionOptions:
+    so = ort.SessionOptions()
+    # Lambda gives ~1 vCPU per 1769 MB; an explicit count avoids ORT sizing pools to the host.
+    so.intra_op_num_threads = max(1, intra_op_threads)
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Spinning threads burn billed CPU between requests for no gain at batch 1.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return so
+
+
+class Classifier:
+    """Runs the model. Create once per container and reuse: session creation is the cold cost."""
+
+    def __init__(self, manifest: ModelManifest, model_bytes: bytes, intra_op_threads: int = 1):
+        self.manifest = manifest
+        self._session = ort.InferenceSession(
+            model_bytes, sess_options=session_options(intra_op_threads), providers=["CPUExecutionProvider"]
+        )
+        names = {i.name for i in self._session.get_inputs()}
+        self._pixels_name = manifest.input.name
+        qf = manifest.input.quality_features
+        self._quality_name = qf.input_name if qf else None
+        missing = {self._pixels_name, self._quality_name} - names - {None}
+        if missing:
+            raise ValueError(f"model lacks inputs named by the manifest: {sorted(missing)}")
+        h = manifest.heads
+        outs = [h["background"].output, h["angle"].output, h["crop"].output, h["quality"].output]
+        if manifest.category is not None:
+            outs.append(manifest.category.output)
+        self._outputs = outs
+
+    @classmethod
+    def from_dir(cls, model_dir: Path | str, intra_op_threads: int = 1) -> "Classifier":
+        """Load the manifest, verify the model's sha256, and build the session."""
+        manifest, blob = load_manifest(model_dir)
+        return cls(manifest, blob, intra_op_threads)
+
+    @property
+    def model_id(self) -> str:
+        return self.manifest.model_id
+
+    def predict(self, x: ModelInput) -> Scores:
+        feeds = {self._pixels_name: x.pixels}
+        if self._quality_name:
+            feeds[self._quality_name] = x.quality
+        res = self._session.run(self._outputs, feeds)
+        h = self.manifest.heads
+        bg = dict(zip(h["background"].labels, map(float, res[0][0])))
+        ang = dict(zip(h["angle"].labels, map(float, res[1][0])))
+        crop_ok = float(np.ravel(res[2])[0])
+        quality = float(np.clip(np.ravel(res[3])[0], 0.0, 1.0))
+        cat: dict[str, float] = {}
+        if self.manifest.category is not None:
+            cat = dict(zip(self.manifest.category.labels, map(float, res[4][0])))
+        return Scores(background=bg, angle=ang, crop_ok=crop_ok, quality=quality, category=cat)

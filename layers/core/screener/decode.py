@@ -1,0 +1,133 @@
+"""Bytes -> 8-bit RGB Pillow image, the way a catalog photo should be seen.
+
+Two steps, so rules can refuse an input before any pixel is decoded:
+``read_header`` parses only the header (format, size, frames); ``decode_rgb`` then decodes at
+reduced scale where the format allows it (JPEG DCT scaling via ``Image.draft``), applies the
+EXIF orientation, takes the first frame of animations, composites transparency on white
+(never black) and maps CMYK, 16-bit, float, grayscale and palette images to 8-bit RGB.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .reasons import Reason
+
+# ISO-BMFF brands that mark HEIC/HEIF/AVIF: recognisable, but not decodable here.
+_BMFF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+_TRANSPARENT_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
+
+
+class DecodeFailure(Exception):
+    """The bytes cannot be screened; ``reason`` says why in the shared vocabulary."""
+
+    def __init__(self, reason: Reason, detail: str):
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    format: str  # Pillow format name: JPEG, PNG, WEBP, GIF, TIFF, ...
+    width: int  # as stored, before EXIF orientation
+    height: int
+    mode: str
+    frames: int
+    jpeg_luma_q: float | None  # mean of the JPEG luma quantisation table: high = heavily compressed
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+def sniff_unsupported(data: bytes) -> str | None:
+    """Name a known-but-unsupported container (HEIC/AVIF) from its magic bytes."""
+    if len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in _BMFF_BRANDS:
+        return data[8:12].decode("ascii")
+    return None
+
+
+def read_header(data: bytes) -> tuple[Image.Image, ImageHeader]:
+    """Open lazily and read the header only. Raises DecodeFailure."""
+    if not data:
+        raise DecodeFailure(Reason.EMPTY, "zero bytes")
+    brand = sniff_unsupported(data)
+    if brand:
+        raise DecodeFailure(Reason.UNSUPPORTED_FORMAT, f"ISO-BMFF '{brand}' (HEIC/AVIF) is not supported")
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns above its own pixel limit; our pixel cap is checked by the rules instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as e:
+        raise DecodeFailure(Reason.DECOMPRESSION_BOMB, str(e)) from e
+    except UnidentifiedImageError as e:
+        raise DecodeFailure(Reason.NOT_AN_IMAGE, "not a recognisable image") from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise DecodeFailure(Reason.TRUNCATED, f"unreadable header: {e}") from e
+    q = None
+    tables = getattr(im, "quantization", None)
+    if tables:
+        q = float(np.mean(tables[min(tables)]))
+    header = ImageHeader(
+        format=str(im.format or "UNKNOWN"),
+        width=im.width,
+        height=im.height,
+        mode=im.mode,
+        frames=int(getattr(im, "n_frames", 1) or 1),
+        jpeg_luma_q=q,
+    )
+    return im, header
+
+
+def decode_rgb(im: Image.Image, min_side: int) -> Image.Image:
+    """Decode to 8-bit RGB with the short side at least ``min_side`` where reduced decoding exists.
+
+    JPEG is decoded by libjpeg's DCT scaling (1/2, 1/4, 1/8): the cheapest way to a small image,
+    since it skips most of the inverse DCT. Other formats decode in full. Raises DecodeFailure.
+    """
+    try:
+        if getattr(im, "n_frames", 1) > 1:
+            im.seek(0)
+        if im.format == "JPEG":
+            # draft keeps both sides >= the request, so the short side stays >= min_side.
+            im.draft("RGB", (min_side, min_side))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im.load()
+        im = ImageOps.exif_transpose(im) or im
+        return _to_rgb8(im)
+    except DecodeFailure:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as e:
+        raise DecodeFailure(Reason.TRUNCATED, f"pixel data unreadable: {e}") from e
+
+
+def _to_rgb8(im: Image.Image) -> Image.Image:
+    mode = im.mode
+    if mode == "RGB":
+        return im  # no copy: convert('RGB') on an RGB image would duplicate it
+    if mode == "P":
+        # Palette images may carry transparency in their info; RGBA keeps it for compositing.
+        im = im.convert("RGBA") if "transparency" in im.info else im.convert("RGB")
+        mode = im.mode
+        if mode == "RGB":
+            return im
+    if mode in _TRANSPARENT_MODES:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        arr = np.asarray(im, dtype=np.float32)
+        # 16-bit data spans 0..65535; Pillow's own I->L conversion clips instead of scaling.
+        top = 65535.0 if mode.startswith("I") and float(arr.max(initial=0)) > 255 else 255.0
+        if mode == "F" and float(arr.max(initial=0)) <= 1.0:
+            top = 1.0
+        gray = np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    return im.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
