@@ -14,6 +14,12 @@ Public API::
     MoveOutcome       MOVED | COPIED_SOURCE_CHANGED | SUPERSEDED | DUPLICATE | MISSING | TAGGED_IN_PLACE
     MoveResult(outcome, destination, detail)
     SourceChanged, ObjectTooLarge
+    Listing and small files (the backfill's pages and reports):
+      .list_page(bucket, prefix, token=None, max_keys=1000) -> ListPage   one ListObjectsV2 page
+      .iter_objects(bucket, prefix) -> Iterator[ListedObject]             every page
+      .put_bytes(bucket, key, data, content_type, if_absent=False) -> bool
+                                            False when if_absent and the key exists (If-None-Match)
+      .get_bytes(bucket, key) -> bytes | None                             None when absent
 
 Move without loss:
 1. CopyObject to the destination with ``CopySourceIfMatch`` = the screened ETag (and the screened
@@ -38,7 +44,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from botocore.exceptions import ClientError
 
@@ -92,6 +98,19 @@ class ObjectInfo:
     @property
     def bare_etag(self) -> str:
         return self.etag.strip('"')
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    key: str
+    size: int
+    etag: str
+
+
+@dataclass(frozen=True)
+class ListPage:
+    objects: tuple[ListedObject, ...]
+    next_token: str | None  # None on the last page
 
 
 _CONTENT_HEADERS = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "Expires")
@@ -242,6 +261,49 @@ class S3Objects:
             return MoveResult(MoveOutcome.COPIED_SOURCE_CHANGED, dest_key, "re-uploaded after the copy")
         self.client.delete_object(Bucket=info.bucket, Key=info.key)
         return MoveResult(MoveOutcome.MOVED, dest_key, "unconditional delete after re-check")
+
+    # -- listing and small files ---------------------------------------------------------------
+    def list_page(self, bucket: str, prefix: str, token: str | None = None, max_keys: int = 1000) -> ListPage:
+        kw: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": max_keys}
+        if token:
+            kw["ContinuationToken"] = token
+        r = self.client.list_objects_v2(**kw)
+        objs = tuple(ListedObject(c["Key"], int(c.get("Size", 0)), c.get("ETag", "")) for c in r.get("Contents", []))
+        return ListPage(objs, r.get("NextContinuationToken") if r.get("IsTruncated") else None)
+
+    def iter_objects(self, bucket: str, prefix: str) -> Iterator[ListedObject]:
+        token: str | None = None
+        while True:
+            page = self.list_page(bucket, prefix, token)
+            yield from page.objects
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream",
+                  if_absent: bool = False) -> bool:
+        """Write a small object. With ``if_absent`` (S3 conditional write, If-None-Match: *), an
+        existing key is left alone and False is returned."""
+        kw: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": data, "ContentType": content_type}
+        if if_absent:
+            kw["IfNoneMatch"] = "*"
+        try:
+            self.client.put_object(**kw)
+        except ClientError as e:
+            if if_absent and _code(e) & _PRECONDITION:
+                return False
+            raise
+        return True
+
+    def get_bytes(self, bucket: str, key: str) -> bytes | None:
+        try:
+            r = self.client.get_object(Bucket=bucket, Key=key)
+        except ClientError as e:
+            if _code(e) & _ABSENT:
+                return None
+            raise
+        with r["Body"] as body:
+            return body.read()
 
     @staticmethod
     def _pin(info: ObjectInfo, kw: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ Public API::
     encode_tagging(tags) -> str      the x-amz-tagging form CopyObject/PutObject take
     fit_metadata(existing, extra) -> dict[str, str]   extra entries that fit S3's 2 KB budget
     is_valid_tag(key, value) -> bool
+    read_screening(tags) -> PriorScreening | None   verdict, model, reasons, category read back
 
 Tag format (values use only S3's tag charset: letters, digits, space and + - = . _ : / @):
 
@@ -161,3 +162,31 @@ def fit_metadata(existing: Mapping[str, str], extra: Mapping[str, str]) -> dict[
 def encode_tagging(tags: Mapping[str, str]) -> str:
     """``k1=v1&k2=v2`` with RFC 3986 escaping (a literal '+' must travel as %2B)."""
     return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in tags.items())
+
+
+# -- reading a screening back (used by the backfill to skip objects this model already screened) --
+
+@dataclass(frozen=True)
+class PriorScreening:
+    """What an object's tags say about an earlier screening."""
+
+    verdict: str  # "approved" | "review"
+    model_id: str | None  # None when compaction left the model out of the tags
+    reasons: tuple[str, ...]
+    category: str | None
+
+
+def read_screening(tags: Mapping[str, str]) -> PriorScreening | None:
+    """Parse the ``screen:`` tags written by ``plan_tags``; None when there is no verdict tag."""
+    verdict = tags.get(NAMESPACE + "verdict")
+    if verdict not in ("approved", "review"):
+        return None
+    reasons = tuple(r for r in tags.get(NAMESPACE + "reasons", "").split() if r != "none")
+    category = None
+    if NAMESPACE + "category" in tags:
+        category = tags[NAMESPACE + "category"].rsplit(":", 1)[0] or None
+    else:  # PACKED: "... cat=footwear:0.80"
+        for part in tags.get(NAMESPACE + "scores", "").split():
+            if part.startswith("cat="):
+                category = part[4:].rsplit(":", 1)[0] or None
+    return PriorScreening(verdict, tags.get(NAMESPACE + "model") or None, reasons, category)
