@@ -6,6 +6,7 @@ Public API::
                    key: str, *, version_id: str | None = None, etag: str | None = None)
         -> ObjectOutcome
     ObjectOutcome(bucket, key, outcome, destination, result, tag_level, detail)
+        .as_dict() -> dict   JSON-ready summary for logs, the CLI and invoke output
 
 ``key`` is the decoded object key. ``version_id``/``etag`` come from the event when there is
 one: they pin the screening to the upload that caused it, so a stale event never moves a newer
@@ -16,6 +17,7 @@ object in incoming/ for a retry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .classifier import Classifier
 from .config import Config
@@ -35,6 +37,23 @@ class ObjectOutcome:
     result: ScreenResult | None = None  # None when nothing was screened (duplicate, superseded, ...)
     tag_level: Compaction | None = None
     detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"key": self.key, "outcome": self.outcome.value, "destination": self.destination}
+        r = self.result
+        if r is not None:
+            d.update(verdict=r.verdict.value, reasons=[x.value for x in r.reasons], model=r.model_id,
+                     labels={h: [lbl, round(p, 4)] for h, (lbl, p) in r.top_labels().items()},
+                     timings_ms=dict(r.timings_ms))
+            if r.scores is not None:
+                d["scores"] = {"crop": round(r.scores.crop_ok, 4), "quality": round(r.scores.quality, 4)}
+            if r.detail:
+                d["detail"] = r.detail
+        if self.tag_level is not None:
+            d["tag_level"] = self.tag_level.value
+        if self.detail:
+            d["move_detail"] = self.detail
+        return d
 
 
 def _norm_etag(etag: str | None) -> str | None:

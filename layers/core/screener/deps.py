@@ -1,0 +1,51 @@
+"""What a function builds once per container and passes into the core (no globals in the core).
+
+Public API::
+
+    Dependencies(config, objects, classifier)
+    build_dependencies(env: Mapping[str, str] | None = None, s3_client=None) -> Dependencies
+
+The S3 client honours ``AWS_ENDPOINT_URL`` (boto3 reads it itself) and then uses path-style
+addressing, which moto server, SeaweedFS and MinIO need for bucket names in the path.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .classifier import Classifier
+from .config import Config, load_config
+from .s3_objects import S3Objects
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    config: Config
+    objects: S3Objects
+    classifier: Classifier
+
+
+def s3_client(env: Mapping[str, str]) -> Any:
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    custom_endpoint = bool(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"))
+    cfg = BotoConfig(
+        # Standard mode retries throttling and 5xx with backoff; anything still failing is
+        # re-raised by the handler so Lambda's async retry redelivers the event.
+        retries={"mode": "standard", "max_attempts": 4},
+        connect_timeout=5,
+        read_timeout=30,
+        s3={"addressing_style": "path" if custom_endpoint else "auto"},
+    )
+    return boto3.client("s3", config=cfg)
+
+
+def build_dependencies(env: Mapping[str, str] | None = None, s3_client_: Any = None) -> Dependencies:
+    """Parse the config (fails fast with ConfigError), load and verify the model, make the client."""
+    env = os.environ if env is None else env
+    config = load_config(env)
+    classifier = Classifier.from_dir(config.model_dir, config.ort_threads)
+    client = s3_client_ if s3_client_ is not None else s3_client(env)
+    return Dependencies(config=config, objects=S3Objects(client), classifier=classifier)
