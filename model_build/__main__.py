@@ -1,0 +1,67 @@
+"""python -m model_build {build-default, train, evaluate}."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .train import TrainConfig
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m model_build", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    b = sub.add_parser("build-default", help="generate the synthetic catalog, train, export, quantise, evaluate, write layers/model/")
+    b.add_argument("--out", type=Path, default=Path("layers/model"))
+    b.add_argument("--n-train", type=int, default=None)
+    b.add_argument("--n-val", type=int, default=None)
+    b.add_argument("--n-test", type=int, default=None)
+    b.add_argument("--seed", type=int, default=None)
+    b.add_argument("--epochs", type=int, default=None)
+    b.add_argument("--workers", type=int, default=2)
+
+    t = sub.add_parser("train", help="train on your own labelled photos (CSV: path,background,angle,crop,quality)")
+    t.add_argument("--manifest", type=Path, required=True, help="CSV; paths relative to it, absolute, or s3://bucket/key")
+    t.add_argument("--out", type=Path, default=Path("build/model"))
+    t.add_argument("--epochs", type=int, default=None)
+    t.add_argument("--workers", type=int, default=2)
+    t.add_argument("--version", default="0.1.0")
+    t.add_argument("--val-fraction", type=float, default=0.15)
+
+    e = sub.add_parser("evaluate", help="write the evaluation report for a model directory")
+    e.add_argument("--model-dir", type=Path, default=Path("layers/model"))
+    e.add_argument("--out", type=Path, default=Path("report"))
+    e.add_argument("--workers", type=int, default=2)
+
+    args = ap.parse_args(argv)
+    if args.cmd == "build-default":
+        from dataclasses import replace
+
+        from .build import SynthPlan, build_default
+
+        plan = SynthPlan()
+        for k in ("n_train", "n_val", "n_test", "seed"):
+            if getattr(args, k) is not None:
+                plan = replace(plan, **{k: getattr(args, k)})
+        cfg = TrainConfig() if args.epochs is None else TrainConfig(epochs=args.epochs)
+        build_default(args.out, plan, cfg, workers=args.workers)
+    elif args.cmd == "train":
+        from .build import train_from_csv
+        from .manifest_csv import ManifestCSVError
+
+        cfg = TrainConfig() if args.epochs is None else TrainConfig(epochs=args.epochs)
+        try:
+            train_from_csv(args.manifest, args.out, cfg, workers=args.workers, val_fraction=args.val_fraction, version=args.version)
+        except ManifestCSVError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    elif args.cmd == "evaluate":
+        from .build import evaluate_model
+
+        evaluate_model(args.model_dir, args.out, workers=args.workers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""``build-default``, ``train`` and ``evaluate``: the commands behind ``python -m model_build``."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from screener.manifest import load_manifest, sha256_file
+
+from .evaluate import evaluate_sets, latency_ms, real_photo_sanity, summarise, targets_table, write_report
+from .features_cache import DEFAULT_CACHE, FeatureSet, extract
+from .input_spec import input_spec
+from .manifest_csv import read_manifest
+from .pipeline import PackageConfig, package
+from .synthetic import SynthItem
+from .train import TrainConfig
+
+DEFAULT_VERSION = "1.0.0"
+
+
+@dataclass
+class SynthPlan:
+    """The synthetic catalog the default model is built and evaluated on (all seeded)."""
+
+    seed: int = 20261129
+    n_train: int = 2400
+    n_val: int = 500
+    n_test: int = 600
+    views: int = 2
+
+    def sets(self) -> dict[str, tuple[str, int, int]]:
+        """name -> (generator split, seed, count). Validation and tests never share a seed."""
+        return {
+            "train": ("train", self.seed, self.n_train),
+            "validation": ("heldout_in", self.seed + 1, self.n_val),
+            "heldout_in": ("heldout_in", self.seed + 2, self.n_test),
+            "heldout_shift": ("heldout_shift", self.seed + 3, self.n_test),
+        }
+
+
+def synth_sets(plan: SynthPlan, workers: int, cache_dir: Path | None, log: Callable[[str], None], only: tuple[str, ...] | None = None) -> dict[str, FeatureSet]:
+    spec = input_spec()
+    out = {}
+    for name, (split, seed, n) in plan.sets().items():
+        if only and name not in only:
+            continue
+        items = [SynthItem(split, seed, i) for i in range(n)]
+        views = plan.views if name == "train" else 1
+        out[name] = extract(items, spec, views=views, keep_pixels=name != "train", workers=workers,
+                            cache_dir=cache_dir, label=name, log=log)
+    return out
+
+
+def build_default(
+    out_dir: Path = Path("layers/model"), plan: SynthPlan = SynthPlan(), train_cfg: TrainConfig = TrainConfig(),
+    workers: int = 2, cache_dir: Path | None = DEFAULT_CACHE, version: str = DEFAULT_VERSION,
+    work_dir: Path = Path(".cache/build"), latency_runs: int = 200, log: Callable[[str], None] = print,
+) -> dict:
+    t0 = time.monotonic()
+    spec = input_spec()
+    sets = synth_sets(plan, workers, cache_dir, log)
+    t_data = time.monotonic() - t0
+    log(f"data ready in {t_data:.0f}s")
+    info = {
+        "data": "synthetic catalog (model_build.synth)",
+        "synthetic": {name: {"split": s, "seed": seed, "n": n} for name, (s, seed, n) in plan.sets().items()},
+        "val_source": "generator split heldout_in, its own seed",
+        "feature_extraction_s": round(t_data, 1),
+    }
+    cfg = PackageConfig(version=version, train=train_cfg, work_dir=work_dir, latency_runs=latency_runs)
+    res = package(sets["train"], sets["validation"], {k: sets[k] for k in ("heldout_in", "heldout_shift")},
+                  out_dir, spec, cfg, info, log=log)
+    total = time.monotonic() - t0
+    _amend_manifest(out_dir, {"build_wall_s": round(total, 1)})
+    log(f"build-default finished in {total / 60:.1f} min")
+    return res
+
+
+def _amend_manifest(out_dir: Path, training_extra: dict) -> None:
+    """Add figures known only at the very end to the manifest's training section (sha unaffected)."""
+    p = out_dir / "manifest.json"
+    m = json.loads(p.read_text())
+    m["training"].update(training_extra)
+    p.write_text(json.dumps(m, indent=2, default=float) + "\n")
+    load_manifest(out_dir)
+
+
+def train_from_csv(
+    csv_path: Path, out_dir: Path, train_cfg: TrainConfig = TrainConfig(), workers: int = 2, val_fraction: float = 0.15,
+    views: int = 2, cache_dir: Path | None = DEFAULT_CACHE, version: str = "0.1.0", seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train on a retailer's labelled CSV. Rows are validated up front (all problems reported)."""
+    t0 = time.monotonic()
+    rows = read_manifest(csv_path)
+    log(f"{csv_path}: {len(rows)} rows valid")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(rows))
+    n_val = max(1, int(round(val_fraction * len(rows)))) if len(rows) > 1 else 0
+    val_rows = [rows[i] for i in sorted(order[:n_val])]
+    train_rows = [rows[i] for i in sorted(order[n_val:])] or val_rows
+    spec = input_spec()
+    train = extract(train_rows, spec, views=views, workers=workers, cache_dir=cache_dir, label="train", log=log)
+    val = extract(val_rows, spec, views=1, keep_pixels=True, workers=workers, cache_dir=cache_dir, label="validation", log=log)
+    info = {"data": f"CSV manifest {csv_path}", "rows": len(rows), "val_source": f"{n_val} rows held out at random (seed {seed})"}
+    cfg = PackageConfig(version=version, train=train_cfg, work_dir=out_dir.parent / (out_dir.name + ".work"))
+    res = package(train, val, {"validation": val}, out_dir, spec, cfg, info, log=log)
+    _amend_manifest(out_dir, {"build_wall_s": round(time.monotonic() - t0, 1)})
+    return res
+
+
+def evaluate_model(
+    model_dir: Path = Path("layers/model"), out: Path = Path("report"), workers: int = 2,
+    cache_dir: Path | None = DEFAULT_CACHE, fp32_path: Path = Path(".cache/build/model.fp32.onnx"),
+    latency_runs: int = 300, log: Callable[[str], None] = print,
+) -> dict:
+    """The full report for a model directory built by build-default (test sets regenerated by seed)."""
+    manifest, blob = load_manifest(model_dir)
+    raw = json.loads((model_dir / "manifest.json").read_text())
+    training = raw.get("training", {})
+    synth = training.get("synthetic")
+    if not synth:
+        raise SystemExit(f"{model_dir}: not built from the synthetic catalog; nothing to regenerate for evaluation")
+    plan = SynthPlan(seed=synth["train"]["seed"], n_train=synth["train"]["n"], n_val=synth["validation"]["n"],
+                     n_test=synth["heldout_in"]["n"])
+    sets = synth_sets(plan, workers, cache_dir, log, only=("heldout_in", "heldout_shift"))
+    fp32 = None
+    if fp32_path.exists() and sha256_file(fp32_path) == training.get("fp32_sha256"):
+        fp32 = fp32_path
+    else:
+        log(f"no matching fp32 model at {fp32_path} (run `make model`): reporting INT8 only")
+    thresholds = dict(manifest.thresholds)
+    res = evaluate_sets(blob, fp32, sets, thresholds)
+    first = sets["heldout_shift"]
+    lat = {"int8": latency_ms(blob, first.pixels[:20], np.ascontiguousarray(first.quality[:20, 0]), runs=latency_runs)}
+    if fp32 is not None:
+        lat["fp32"] = latency_ms(fp32.read_bytes(), first.pixels[:20], np.ascontiguousarray(first.quality[:20, 0]), runs=latency_runs // 3)
+    summary = summarise(res, lat["int8"])
+    result = {
+        "model_id": manifest.model_id,
+        "note": "INT8 = the shipped model.onnx; fp32 = the same network before quantisation. "
+                "heldout_in: the training distribution, unseen images; heldout_shift: product kinds, textures and "
+                "backdrops that training never saw.",
+        "summary": summary,
+        "targets": targets_table(summary),
+        "thresholds": thresholds,
+        "operating_point": dict(manifest.operating_point),
+        "sets": res,
+        "latency_ms": lat,
+        "quantization": manifest.evaluation.get("quantization", {}),
+        "real_photos": real_photo_sanity(model_dir),
+    }
+    write_report(out, result)
+    log(f"report written to {out}/index.html")
+    for t in result["targets"]:
+        log(f"  {t['figure']:<18} {t['measured']:.4f}  target {t['target']:<8} {'met' if t['met'] else 'MISSED'}")
+    return result
+

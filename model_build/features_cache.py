@@ -1,0 +1,205 @@
+"""Frozen-backbone features, computed once per image and cached on disk.
+
+On 2 CPU cores the backbone forward pass is the expensive part of training, and it never
+changes while the backbone is frozen: each image goes bytes -> serving preprocessing ->
+EfficientNet-Lite0 up to its last block once, and the heads train on the cached 320x7x7 maps.
+
+A cache entry is keyed by everything that determines its contents: the items (synthetic split,
+seed and indices, or the files' sha256), the number of augmented views, the input spec, and the
+source of the backbone, the preprocessing and (for synthetic items) the generator. Change any of
+them and the entry is simply not found. Entries live under ``.cache/features/`` (gitignored).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from screener.manifest import InputSpec
+
+from .dataset import Labels, augmented_inputs, labels_array
+from .efficientnet_lite import EfficientNetLite0, load_pretrained
+from .manifest_csv import Row
+from .synthetic import SynthItem, generator_version, render
+
+DEFAULT_CACHE = Path(os.environ.get("MODEL_BUILD_CACHE", ".cache")) / "features"
+_SOURCES = ("efficientnet_lite.py", "dataset.py", "features_cache.py", "input_spec.py")
+
+
+@dataclass
+class FeatureSet:
+    """Cached features of N items with V views each (view 0 = exactly as served)."""
+
+    maps: np.ndarray  # (N, V, 320, 7, 7) float16: output of the backbone's last block
+    quality: np.ndarray  # (N, V, 11) float32: quality statistics from prepare()
+    labels: np.ndarray  # (N, 4) float32: background, angle, crop_ok, quality
+    pixels: np.ndarray | None  # (N, 3, 224, 224) float32 model input of view 0, when kept
+    meta: list[dict]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, idx: np.ndarray) -> "FeatureSet":
+        return FeatureSet(
+            self.maps[idx], self.quality[idx], self.labels[idx],
+            None if self.pixels is None else self.pixels[idx], [self.meta[i] for i in idx],
+        )
+
+
+def _code_version() -> str:
+    import screener.decode
+    import screener.preprocess
+
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _SOURCES:
+        h.update((here / name).read_bytes())
+    for mod in (screener.decode, screener.preprocess):
+        h.update(Path(mod.__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_key(item_ids: Sequence[str], views: int, spec: InputSpec, keep_pixels: bool, extra: str = "") -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([asdict(spec), views, keep_pixels, _code_version(), extra], default=str).encode())
+    for i in item_ids:
+        h.update(i.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:20]
+
+
+# ---- worker side -------------------------------------------------------------------------------
+
+_backbone: EfficientNetLite0 | None = None
+
+
+def _init_worker() -> None:
+    global _backbone
+    torch.set_num_threads(1)  # one process per core; intra-op threads would oversubscribe
+    _backbone = load_pretrained()
+
+
+def _item_bytes(item: SynthItem | Row) -> tuple[bytes, Labels, dict]:
+    if isinstance(item, SynthItem):
+        return render(item)
+    from .storage import read_bytes
+
+    return read_bytes(item.uri), item.labels, {"row": item.row, "uri": item.uri}
+
+
+def _extract(args) -> tuple:
+    item, views, spec, keep_pixels, seed = args
+    data, labels, meta = _item_bytes(item)
+    inputs = augmented_inputs(data, spec, views, seed)
+    px = torch.from_numpy(np.concatenate([x.pixels for x in inputs]))
+    with torch.no_grad():
+        maps = _backbone.features(px, upto_block=len(_backbone._blocks)).numpy().astype(np.float16)
+    quality = np.concatenate([x.quality for x in inputs])
+    pixels = inputs[0].pixels[0] if keep_pixels else None
+    return maps, quality, labels, pixels, meta
+
+
+def _item_seed(item_id: str) -> int:
+    return zlib.crc32(item_id.encode())
+
+
+# ---- parent side -------------------------------------------------------------------------------
+
+
+def _item_id(item: SynthItem | Row) -> str:
+    if isinstance(item, SynthItem):
+        return f"synth:{item.split}:{item.seed}:{item.index}"
+    return f"file:{item.sha256 or item.uri}:{item.labels}"
+
+
+class Progress:
+    """Prints 'label: done/total, rate, ETA' at most every few seconds."""
+
+    def __init__(self, label: str, total: int, every_s: float = 5.0, out=sys.stdout):
+        self.label, self.total, self.every, self.out = label, total, every_s, out
+        self.t0 = self.last = time.monotonic()
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if done < self.total and now - self.last < self.every:
+            return
+        self.last = now
+        rate = done / max(now - self.t0, 1e-6)
+        eta = (self.total - done) / rate if rate > 0 else float("inf")
+        print(f"  {self.label}: {done}/{self.total}  {rate:.1f}/s  elapsed {now - self.t0:.0f}s  ETA {eta:.0f}s",
+              file=self.out, flush=True)
+
+
+def extract(
+    items: Sequence[SynthItem | Row],
+    spec: InputSpec,
+    views: int = 1,
+    keep_pixels: bool = False,
+    workers: int = 2,
+    cache_dir: Path | None = DEFAULT_CACHE,
+    label: str = "features",
+    log: Callable[[str], None] = print,
+) -> FeatureSet:
+    """Features for ``items`` from the cache, or computed (in ``workers`` processes) and cached."""
+    ids = [_item_id(it) for it in items]
+    extra = generator_version() if any(isinstance(it, SynthItem) for it in items) else ""
+    key = cache_key(ids, views, spec, keep_pixels, extra)
+    path = None if cache_dir is None else Path(cache_dir) / f"{label}-{key}.npz"
+    if path is not None and path.exists():
+        log(f"{label}: {len(items)} items from cache {path}")
+        return load(path)
+    log(f"{label}: extracting {len(items)} items x {views} view(s) with {workers} worker(s)")
+    jobs = [(it, views, spec, keep_pixels, _item_seed(i)) for it, i in zip(items, ids)]
+    results = []
+    prog = Progress(label, len(jobs))
+    if workers <= 1:
+        _init_worker()
+        for j in jobs:
+            results.append(_extract(j))
+            prog.update(len(results))
+    else:
+        # fork: workers inherit the imported modules; each loads the backbone once.
+        with get_context("fork").Pool(workers, initializer=_init_worker) as pool:
+            for r in pool.imap(_extract, jobs, chunksize=2):
+                results.append(r)
+                prog.update(len(results))
+    fs = FeatureSet(
+        maps=np.stack([r[0] for r in results]),
+        quality=np.stack([r[1] for r in results]).astype(np.float32),
+        labels=labels_array([r[2] for r in results]),
+        pixels=np.stack([r[3] for r in results]) if keep_pixels else None,
+        meta=[r[4] for r in results],
+    )
+    if path is not None:
+        save(fs, path)
+    return fs
+
+
+def save(fs: FeatureSet, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    arrays = {"maps": fs.maps, "quality": fs.quality, "labels": fs.labels,
+              "meta": np.frombuffer(json.dumps(fs.meta).encode(), dtype=np.uint8)}
+    if fs.pixels is not None:
+        arrays["pixels"] = fs.pixels
+    np.savez(tmp, **arrays)  # uncompressed: float features barely compress, and loading stays fast
+    tmp.replace(path)
+
+
+def load(path: Path) -> FeatureSet:
+    with np.load(path) as z:
+        return FeatureSet(
+            maps=z["maps"], quality=z["quality"], labels=z["labels"],
+            pixels=z["pixels"] if "pixels" in z.files else None,
+            meta=json.loads(z["meta"].tobytes().decode()),
+        )

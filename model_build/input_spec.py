@@ -1,0 +1,55 @@
+"""The model's input contract: the one InputSpec that training, calibration, evaluation and the
+manifest share, so serving prepares pixels exactly as the model was trained on them.
+
+Normalisation: the Lite0 weights were trained by TensorFlow's EfficientNet-Lite recipe, which
+feeds (x - 127) / 128, not ImageNet's per-channel mean/std. Measured on real photos (skimage's
+and matplotlib's), the stem's batch-norm statistics match (x - 127) / 128 and are off by a
+factor of ~2 in scale under ImageNet mean/std (standardised BN mismatch 0.48 against 2.55 at the
+stem; 0.21 against 0.48 averaged over all 49 BN layers). ``test_backbone.py`` keeps that check.
+"""
+from __future__ import annotations
+
+from screener.manifest import InputSpec, QualityFeatureSpec
+from screener.preprocess import QUALITY_FEATURE_NAMES, QUALITY_FEATURES_VERSION
+
+IMAGE_INPUT = "image"
+QUALITY_INPUT = "quality_features"
+SIZE = 224
+MEAN = (127.0 / 255.0,) * 3
+STD = (128.0 / 255.0,) * 3
+# ImageNet's statistics, kept for the normalisation check and for documentation only.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+RESIZE = "bilinear"
+FIT = "squash"
+ANALYSIS_SIZE = 640
+
+
+def input_spec(analysis_size: int = ANALYSIS_SIZE, mean=MEAN, std=STD) -> InputSpec:
+    return InputSpec(
+        name=IMAGE_INPUT,
+        size=SIZE,
+        mean=tuple(mean),
+        std=tuple(std),
+        resize=RESIZE,
+        fit=FIT,
+        analysis_size=analysis_size,
+        quality_features=QualityFeatureSpec(QUALITY_INPUT, QUALITY_FEATURES_VERSION, QUALITY_FEATURE_NAMES),
+    )
+
+
+def manifest_input(spec: InputSpec) -> dict:
+    """The manifest's ``input`` section for ``spec`` (what screener.manifest.parse_manifest reads)."""
+    qf = spec.quality_features
+    return {
+        "name": spec.name,
+        "size": spec.size,
+        "mean": list(spec.mean),  # full precision: JSON round-trips the exact float
+        "std": list(spec.std),
+        "resize": spec.resize,
+        "fit": spec.fit,
+        "analysis_size": spec.analysis_size,
+        "quality_features": None
+        if qf is None
+        else {"name": qf.input_name, "version": qf.version, "names": list(qf.names)},
+    }

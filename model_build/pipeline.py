@@ -1,0 +1,150 @@
+"""From cached features to a served model directory: train heads, calibrate, export, check,
+quantise (choosing what stays fp32 by measurement), pick the operating point, evaluate, write.
+
+Shared by ``build-default`` (synthetic catalog) and ``train`` (a retailer's own CSV).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from screener.manifest import InputSpec, sha256_file
+
+from .artifact import write_model_dir
+from .efficientnet_lite import load_pretrained
+from .evaluate import evaluate_sets, latency_ms, outputs, summarise
+from .export import export_onnx, max_abs_diff, parity_torch_vs_onnx
+from .features_cache import FeatureSet
+from .metrics import head_metrics, headline
+from .network import HeadTrainer, ScreenerNet
+from .operating_point import choose, sweep
+from .quantize import exclusion_candidates, preprocess, quantize
+from .train import TrainConfig, fit_temperatures, train_heads
+
+# Quantisation choice: the fastest variant whose worst per-head drop against fp32 on the
+# validation set is within this many points (the target allows 1; half of it is the margin).
+MAX_DROP_POINTS = 0.5
+CALIBRATION_IMAGES = 300
+
+
+@dataclass
+class PackageConfig:
+    version: str
+    train: TrainConfig = field(default_factory=TrainConfig)
+    target_false_approve: float = 0.01  # the policy target, reported on the test sets
+    select_false_approve: float = 0.01  # what the thresholds are tuned to on the validation set
+    work_dir: Path = Path(".cache/build")
+    latency_runs: int = 200
+
+
+def _drop_points(h: dict[str, float], ref: dict[str, float]) -> float:
+    drops = [100 * (ref[k] - h[k]) for k in ("background_acc", "angle_acc", "crop_f1")]
+    if not np.isnan(ref["quality_auc"]):
+        drops.append(100 * (ref["quality_auc"] - h["quality_auc"]))
+    drops.append(100 * (h["quality_mae"] - ref["quality_mae"]))
+    return max(0.0, *drops)
+
+
+def choose_quantization(fp32: Path, work: Path, val: FeatureSet, runs: int, log: Callable[[str], None]) -> tuple[Path, dict]:
+    """Quantise with each candidate set of fp32 nodes; measure drop, output error, size, latency."""
+    calib = min(len(val), CALIBRATION_IMAGES)
+    px, q = val.pixels[:calib], np.ascontiguousarray(val.quality[:calib, 0])
+    pre = preprocess(fp32, work / "model.pre.onnx")
+    ref_out = outputs(fp32, val)
+    ref = headline(head_metrics(ref_out, val.labels))
+    variants, paths = {}, {}
+    for name, nodes in exclusion_candidates(pre).items():
+        path = quantize(pre, work / f"model.int8.{name.replace('+', '_')}.onnx", px, q, nodes)
+        out = outputs(path, val)
+        h = headline(head_metrics(out, val.labels))
+        lat = latency_ms(path.read_bytes(), val.pixels[:20], np.ascontiguousarray(val.quality[:20, 0]), runs=runs)
+        variants[name] = {
+            "fp32_nodes": nodes,
+            "size_mb": path.stat().st_size / 2**20,
+            "latency_ms": lat["median"],
+            "worst_drop_points": _drop_points(h, ref),
+            "max_abs_diff": max(max_abs_diff(out, ref_out).values()),
+            "metrics": h,
+        }
+        paths[name] = path
+        v = variants[name]
+        log(f"  INT8 keeping [{name}] fp32: {v['size_mb']:.2f} MB, {v['latency_ms']:.2f} ms, "
+            f"worst drop {v['worst_drop_points']:.2f} pts, max |d| {v['max_abs_diff']:.4f}")
+    ok = [n for n, v in variants.items() if v["worst_drop_points"] <= MAX_DROP_POINTS and v["size_mb"] <= 6.0]
+    chosen = min(ok, key=lambda n: variants[n]["latency_ms"]) if ok else min(variants, key=lambda n: variants[n]["worst_drop_points"])
+    rule = (f"fastest variant whose worst per-head drop vs fp32 on the validation set is <= {MAX_DROP_POINTS} points "
+            f"and whose size is <= 6 MB; if none qualifies, the smallest drop")
+    log(f"  chosen: [{chosen}] ({rule})")
+    return paths[chosen], {"variants": variants, "chosen": chosen, "rule": rule, "calibration_images": calib,
+                           "fp32_metrics_on_validation": ref, "format": "QDQ, per-channel int8 weights, int8 activations, MinMax"}
+
+
+def package(
+    train: FeatureSet, val: FeatureSet, test_sets: dict[str, FeatureSet], out_dir: Path, spec: InputSpec,
+    cfg: PackageConfig, training_info: dict, log: Callable[[str], None] = print,
+) -> dict:
+    t0 = time.monotonic()
+    torch.set_num_threads(cfg.train.threads)
+    backbone = load_pretrained()
+    log(f"training heads on {len(train)} images x {train.maps.shape[1]} views")
+    heads = train_heads(backbone, train, cfg.train, val=val, log=log)
+    trainer = HeadTrainer(backbone, heads)
+    temps = fit_temperatures(trainer, val, log=log)
+    net = ScreenerNet(backbone, heads).eval()
+    t_train = time.monotonic() - t0
+
+    work = cfg.work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    fp32 = export_onnx(net, work / "model.fp32.onnx", n_quality=train.quality.shape[-1])
+    n_par = min(len(val), 16)
+    parity = parity_torch_vs_onnx(net, fp32, val.pixels[:n_par], np.ascontiguousarray(val.quality[:n_par, 0]))
+    log("  ONNX fp32 vs torch, max |diff| per output: " + ", ".join(f"{k} {v:.2e}" for k, v in parity.items()))
+
+    int8, qinfo = choose_quantization(fp32, work, val, cfg.latency_runs, log)
+
+    val_out = outputs(int8, val)
+    op = choose(sweep(val_out, val.labels), cfg.select_false_approve)
+    thresholds = {k: float(v) for k, v in op.thresholds.items()}
+    log(f"  operating point on validation: thresholds {thresholds} -> auto-approve {op.auto_approve:.1%}, "
+        f"false-approve {op.false_approve:.2%}")
+
+    int8_bytes = int8.read_bytes()
+    sets_res = evaluate_sets(int8_bytes, fp32, test_sets, thresholds) if test_sets else {}
+    first = next(iter(test_sets.values()), val)
+    lat = latency_ms(int8_bytes, first.pixels[:20], np.ascontiguousarray(first.quality[:20, 0]), runs=cfg.latency_runs)
+    lat32 = latency_ms(fp32.read_bytes(), first.pixels[:20], np.ascontiguousarray(first.quality[:20, 0]), runs=cfg.latency_runs // 2)
+    shift_name = "heldout_shift" if "heldout_shift" in sets_res else next(iter(sets_res), None)
+    summary = summarise(sets_res, lat, shift=shift_name) if shift_name else {}
+    evaluation = {
+        "summary_on": shift_name,
+        "summary": summary,
+        "sets": {n: {"n": e["n"], "int8": headline(e["int8"]), "fp32": headline(e["fp32"]),
+                     "approval_int8": {k: e["approval"]["operating_point"][k] for k in ("auto_approve", "false_approve", "approved_bad_share")},
+                     "approval_fp32": {k: e["approval_fp32"][k] for k in ("auto_approve", "false_approve", "approved_bad_share")},
+                     "category_top1_agreement_int8_vs_fp32": e["category_top1_agreement_int8_vs_fp32"]}
+                 for n, e in sets_res.items()},
+        "latency_ms": {"int8": lat["median"], "fp32": lat32["median"], "threads": 1, "batch": 1},
+        "onnx_fp32_vs_torch_max_abs_diff": parity,
+        "quantization": {k: v for k, v in qinfo.items()},
+        "calibration_temperatures": dict(zip(("background", "angle", "crop"), temps)),
+    }
+    operating_point = {
+        "target_false_approve": cfg.target_false_approve,
+        "selected_on": f"validation set ({len(val)} images{', ' + training_info.get('val_source', '') if training_info.get('val_source') else ''}), INT8 outputs, tuned to false-approve <= {cfg.select_false_approve:.2%}",
+        "validation": {"auto_approve": op.auto_approve, "false_approve": op.false_approve},
+        **{n: {k: e["approval"]["operating_point"][k] for k in ("auto_approve", "false_approve", "approved_bad_share")}
+           for n, e in sets_res.items()},
+    }
+    training = {**training_info, "train_images": len(train), "views": int(train.maps.shape[1]),
+                "validation_images": len(val), "head_training_s": round(t_train, 1), "config": asdict(cfg.train),
+                # The fp32 model stays in the work dir (not shipped); evaluate compares against it by hash.
+                "fp32_sha256": sha256_file(fp32)}
+    write_model_dir(out_dir, int8, spec, cfg.version, thresholds, operating_point, evaluation, training)
+    log(f"wrote {out_dir}/model.onnx ({int8.stat().st_size / 2**20:.2f} MiB) and manifest.json")
+    return {"sets": sets_res, "thresholds": thresholds, "operating_point": operating_point,
+            "evaluation": evaluation, "latency": {"int8": lat, "fp32": lat32}, "fp32_path": str(fp32)}

@@ -1,0 +1,57 @@
+"""Glue to the synthetic catalog generator (``model_build.synth``): one labelled upload per index.
+
+Samples are rendered and encoded in memory (no image files on disk): the encoded bytes are what
+a photographer would upload, and they then take the serving decode path like any other file.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .dataset import Labels
+
+SPLITS = ("train", "heldout_in", "heldout_shift")
+
+
+@dataclass(frozen=True)
+class SynthItem:
+    split: str
+    seed: int
+    index: int
+
+
+def generator_version() -> str:
+    """Hash of the generator's source: the cache key changes whenever the generator does."""
+    import model_build.synth as synth
+
+    root = Path(synth.__file__).parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def labels_of(sample) -> Labels:
+    lb = sample.labels
+    return Labels.from_names(lb.background, lb.angle, bool(lb.crop_ok), float(lb.quality))
+
+
+def meta_of(sample) -> dict:
+    """What the sample shows, kept beside the features for per-slice error analysis."""
+    lb = sample.labels
+    return {
+        "product": str(getattr(lb, "product", "")),
+        "texture": str(getattr(lb, "texture", "")),
+        "backdrop": str(getattr(lb, "backdrop", "")),
+        "crop_defect": str(getattr(lb, "crop_defect", "") or ""),
+        "encoding": str(getattr(sample, "encoding", "")),
+    }
+
+
+def render(item: SynthItem) -> tuple[bytes, Labels, dict]:
+    from model_build.synth import encode, render_sample
+
+    sample = render_sample(item.index, item.seed, item.split)
+    return encode(sample), labels_of(sample), meta_of(sample)

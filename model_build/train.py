@@ -1,0 +1,146 @@
+"""Train the heads on cached backbone features; fit calibration temperatures.
+
+The backbone is frozen (see features_cache.py), so an epoch is a pass of small layers over
+cached 320x7x7 maps: seconds on 2 cores. Each item has V cached views (view 0 as served, the
+others label-preserving augmentations); every epoch draws one view per item at random.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .efficientnet_lite import EfficientNetLite0
+from .features_cache import FeatureSet
+from .heads import ScreenerHeads
+from .network import HeadTrainer
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-3
+    dropout: float = 0.2
+    label_smoothing: float = 0.05
+    seed: int = 0
+    threads: int = 2
+
+
+def _losses(logits: dict[str, torch.Tensor], y: torch.Tensor, smoothing: float) -> dict[str, torch.Tensor]:
+    return {
+        "background": F.cross_entropy(logits["background"], y[:, 0].long(), label_smoothing=smoothing),
+        "angle": F.cross_entropy(logits["angle"], y[:, 1].long(), label_smoothing=smoothing),
+        "crop": F.binary_cross_entropy_with_logits(logits["crop"][:, 0], y[:, 2]),
+        # BCE against the soft 0..1 target: a bounded regression whose output is already a score.
+        "quality": F.binary_cross_entropy_with_logits(logits["quality"][:, 0], y[:, 3]),
+    }
+
+
+def _batches(n: int, size: int, rng: np.random.Generator):
+    order = rng.permutation(n)
+    for s in range(0, n, size):
+        yield order[s : s + size]
+
+
+@torch.no_grad()
+def predict_logits(trainer: HeadTrainer, fs: FeatureSet, view: int = 0, batch: int = 256) -> dict[str, np.ndarray]:
+    trainer.eval()
+    out: dict[str, list[np.ndarray]] = {}
+    for s in range(0, len(fs), batch):
+        maps = torch.from_numpy(fs.maps[s : s + batch, view].astype(np.float32))
+        q = torch.from_numpy(fs.quality[s : s + batch, view])
+        for k, v in trainer(maps, q).items():
+            out.setdefault(k, []).append(v.numpy())
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def quick_metrics(logits: dict[str, np.ndarray], labels: np.ndarray) -> dict[str, float]:
+    q = 1.0 / (1.0 + np.exp(-logits["quality"][:, 0]))
+    return {
+        "background_acc": float((logits["background"].argmax(1) == labels[:, 0]).mean()),
+        "angle_acc": float((logits["angle"].argmax(1) == labels[:, 1]).mean()),
+        "crop_acc": float(((logits["crop"][:, 0] > 0) == (labels[:, 2] > 0.5)).mean()),
+        "quality_mae": float(np.abs(q - labels[:, 3]).mean()),
+    }
+
+
+def train_heads(
+    backbone: EfficientNetLite0,
+    train: FeatureSet,
+    cfg: TrainConfig = TrainConfig(),
+    val: FeatureSet | None = None,
+    log: Callable[[str], None] = print,
+) -> ScreenerHeads:
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    heads = ScreenerHeads(n_quality=train.quality.shape[-1], dropout=cfg.dropout)
+    q_all = torch.from_numpy(train.quality[:, 0])
+    heads.set_quality_stats(q_all.mean(0), q_all.std(0))
+    trainer = HeadTrainer(backbone, heads)
+    backbone.eval()  # frozen, batch-norm statistics included
+    for p in backbone.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(heads.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    n, views = len(train), train.maps.shape[1]
+    steps = cfg.epochs * math.ceil(n / cfg.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
+    labels = torch.from_numpy(train.labels)
+    t0 = time.monotonic()
+    for epoch in range(cfg.epochs):
+        heads.train()
+        totals: dict[str, float] = {}
+        for idx in _batches(n, cfg.batch_size, rng):
+            v = rng.integers(0, views, size=len(idx))
+            maps = torch.from_numpy(train.maps[idx, v].astype(np.float32))
+            q = torch.from_numpy(train.quality[idx, v])
+            losses = _losses(trainer(maps, q), labels[idx], cfg.label_smoothing)
+            loss = sum(losses.values())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            for k, val_ in losses.items():
+                totals[k] = totals.get(k, 0.0) + val_.item() * len(idx)
+        elapsed = time.monotonic() - t0
+        eta = elapsed / (epoch + 1) * (cfg.epochs - epoch - 1)
+        msg = " ".join(f"{k}={v / n:.3f}" for k, v in totals.items())
+        if val is not None and (epoch % 5 == 4 or epoch == cfg.epochs - 1):
+            m = quick_metrics(predict_logits(trainer, val), val.labels)
+            msg += "  | val " + " ".join(f"{k}={v:.3f}" for k, v in m.items())
+        log(f"  epoch {epoch + 1}/{cfg.epochs}  {msg}  ({elapsed:.0f}s, ETA {eta:.0f}s)")
+    heads.eval()
+    return heads
+
+
+def _nll_at(t: float, logits: np.ndarray, target: np.ndarray, binary: bool) -> float:
+    z = torch.from_numpy(logits / t)
+    y = torch.from_numpy(target)
+    if binary:
+        return float(F.binary_cross_entropy_with_logits(z[:, 0], y.float()))
+    return float(F.cross_entropy(z, y.long()))
+
+
+def fit_temperatures(trainer: HeadTrainer, val: FeatureSet, log: Callable[[str], None] = print) -> list[float]:
+    """Per-head temperature minimising held-out NLL (background, angle, crop), set in the heads.
+
+    Label smoothing leaves a model under-confident by design; a temperature undoes that without
+    changing any ranking, so accuracies are untouched and the probabilities mean what they say.
+    """
+    logits = predict_logits(trainer, val)
+    grid = np.exp(np.linspace(math.log(0.3), math.log(3.0), 61))
+    temps = []
+    for col, (name, binary) in enumerate((("background", False), ("angle", False), ("crop", True))):
+        nll = [_nll_at(t, logits[name], val.labels[:, col], binary) for t in grid]
+        best = float(grid[int(np.argmin(nll))])
+        log(f"  temperature {name}: {best:.2f} (val NLL {nll[int(np.argmin(nll))]:.3f}, at T=1 {_nll_at(1.0, logits[name], val.labels[:, col], binary):.3f})")
+        temps.append(best)
+    trainer.heads.temperature.copy_(torch.tensor(temps))
+    return temps

@@ -1,0 +1,69 @@
+"""The training CSV: every bad row reported, by row, before any training."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from model_build.manifest_csv import ManifestCSVError, read_manifest
+
+
+def _jpeg(path, colour=(200, 200, 200)):
+    Image.new("RGB", (64, 48), colour).save(path, "JPEG")
+
+
+def test_valid_manifest_parses(tmp_path):
+    _jpeg(tmp_path / "a.jpg")
+    _jpeg(tmp_path / "b.jpg")
+    (tmp_path / "labels.csv").write_text(
+        "path,background,angle,crop,quality\na.jpg,white,front,1,0.9\nb.jpg,Lifestyle,detail,no,0.25\n")
+    rows = read_manifest(tmp_path / "labels.csv")
+    assert [r.row for r in rows] == [1, 2]
+    assert rows[0].labels.crop_ok and not rows[1].labels.crop_ok
+    assert rows[1].labels.background == 1 and rows[1].labels.angle == 3
+    assert len(rows[0].sha256) == 64
+
+
+def test_all_bad_rows_reported_by_row(tmp_path):
+    _jpeg(tmp_path / "ok.jpg")
+    full = io.BytesIO()
+    Image.new("RGB", (400, 300), (10, 120, 200)).save(full, "JPEG")
+    (tmp_path / "truncated.jpg").write_bytes(full.getvalue()[:300])
+    (tmp_path / "text.jpg").write_text("not an image")
+    (tmp_path / "labels.csv").write_text(
+        "path,background,angle,crop,quality\n"
+        "ok.jpg,white,front,1,0.9\n"
+        "ok.jpg,blue,front,1,0.9\n"  # row 2: unknown background
+        "missing.jpg,white,front,1,0.9\n"  # row 3: missing file
+        "text.jpg,white,front,1,0.9\n"  # row 4: unreadable
+        "ok.jpg,white,top,maybe,1.7\n"  # row 5: angle, crop, quality
+        "truncated.jpg,white,front,1,0.5\n"  # row 6: truncated pixel data
+    )
+    with pytest.raises(ManifestCSVError) as e:
+        read_manifest(tmp_path / "labels.csv")
+    msg = str(e.value)
+    problems = e.value.problems
+    assert any(p.startswith("row 2 ") and "unknown background 'blue'" in p for p in problems)
+    assert any(p.startswith("row 3 ") and "missing file" in p for p in problems)
+    assert any(p.startswith("row 4 ") and "unreadable image" in p for p in problems)
+    assert any(p.startswith("row 5 ") and "unknown angle 'top'" in p for p in problems)
+    assert any(p.startswith("row 5 ") and "crop 'maybe'" in p for p in problems)
+    assert any(p.startswith("row 5 ") and "bad quality value '1.7'" in p for p in problems)
+    assert any(p.startswith("row 6 ") and "unreadable image" in p for p in problems)
+    assert not any(p.startswith("row 1 ") for p in problems)
+    assert "7 problem(s)" in msg
+
+
+def test_missing_column_named(tmp_path):
+    (tmp_path / "labels.csv").write_text("path,background,angle,quality\n")
+    with pytest.raises(ManifestCSVError, match="lacks column.*crop"):
+        read_manifest(tmp_path / "labels.csv")
+
+
+def test_train_cli_exits_with_row_errors(tmp_path, capsys):
+    from model_build.__main__ import main
+
+    (tmp_path / "labels.csv").write_text("path,background,angle,crop,quality\nnope.jpg,white,front,1,0.5\n")
+    assert main(["train", "--manifest", str(tmp_path / "labels.csv"), "--out", str(tmp_path / "m")]) == 2
+    assert "row 1 (line 2): missing file" in capsys.readouterr().err
