@@ -63,6 +63,7 @@ def report(out: ObjectOutcome) -> None:
 def lambda_handler(event: dict, context: object) -> dict:
     if event.get("Event") == "s3:TestEvent":  # sent once when the notification is configured
         logger.info("skipped s3:TestEvent", extra={"bucket": event.get("Bucket")})
+        metrics.add_metric(name="Skipped", unit=MetricUnit.Count, value=1)
         return {"records": []}
     deps = dependencies()
     results, failed = [], []
@@ -72,6 +73,7 @@ def lambda_handler(event: dict, context: object) -> dict:
         skip = skip_reason(record.event_name, key, deps.config.prefixes.incoming)
         if skip:
             logger.info("skipped record", extra={"key": key, "skip": skip})
+            metrics.add_metric(name="Skipped", unit=MetricUnit.Count, value=1)
             results.append({"key": key, "outcome": "skipped", "detail": skip})
             continue
         try:
