@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Re-install whenever a pin changes.
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv demo test model evaluate bench backfill-demo sam-validate sam-build clean
+.PHONY: venv demo test model evaluate bench backfill-demo sam-validate sam-build sam-check clean
 
 $(STAMP): requirements/*.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,6 +31,24 @@ model: venv
 # Evaluation report (metrics.json, plots, index.html) under report/.
 evaluate: venv
 	$(BIN)/python -m model_build evaluate --out report
+
+# AWS SAM CLI in its own venv: its dependency pins clash with the dev tools'.
+SAM_VENV := .venv-sam
+SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(shell cat requirements/sam.txt | sha1sum | cut -c1-12)
+$(SAM_STAMP): requirements/sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PY) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/sam.txt
+	rm -f $(SAM_VENV)/.installed-* && touch $@
+
+# Lint the template, then build every function and layer as `sam deploy` would ship them.
+# No Docker: the runtime layer picks Lambda's wheels itself; the python3.12 builders need a
+# python3.12 on PATH (pyenv here: PYENV_VERSION exposes it beside 3.11).
+sam-check: $(SAM_STAMP)
+	$(SAM) validate --lint --region us-east-1
+	PYENV_VERSION=3.12.1:3.11.7 $(SAM) build --region us-east-1
+	@echo "unzipped sizes (a function plus its layers must stay under Lambda's 250 MB):"
+	@du -sm .aws-sam/build/*/ | sed 's|.aws-sam/build/||; s|/$$||' | awk '{print "  " $$2 ": " $$1 " MB"}'
 
 clean:
 	rm -rf .aws-sam build report .pytest_cache
