@@ -45,20 +45,25 @@ class Status(str, Enum):
 
 @dataclass(frozen=True)
 class Timings:
-    """Milliseconds per stage for one object. ``fetch`` includes reading its tags."""
+    """Milliseconds per stage for one object.
+
+    fetch: HEAD + tags + GET; decode: header and pixels; prepare: resize and quality statistics;
+    infer: the ONNX session; tag: PutObjectTagging (tag mode); move: copy + delete (move mode).
+    """
 
     fetch: float = 0.0
     decode: float = 0.0
+    prepare: float = 0.0
     infer: float = 0.0
     tag: float = 0.0
     move: float = 0.0
 
     @property
     def total(self) -> float:
-        return self.fetch + self.decode + self.infer + self.tag + self.move
+        return self.fetch + self.decode + self.prepare + self.infer + self.tag + self.move
 
 
-STAGES = ("fetch", "decode", "infer", "tag", "move")
+STAGES = ("fetch", "decode", "prepare", "infer", "tag", "move")
 
 
 @dataclass(frozen=True)

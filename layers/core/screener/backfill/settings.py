@@ -1,0 +1,86 @@
+"""The backfill function's own settings, parsed once from the environment and validated.
+
+Environment variables (defaults in brackets):
+    BACKFILL_BUCKETS            comma-separated allow-list of buckets a message may name (required;
+                                the template sets it to the screener's bucket only)
+    BACKFILL_QUEUE_URL          the queue that work and continuation messages go to (required)
+    BACKFILL_DLQ_URL            where invalid messages are sent directly [none: they are reported as
+                                failed instead, and the queue's redrive policy moves them]
+    BACKFILL_KEYS_PER_MESSAGE   objects per work message [20]
+    BACKFILL_PAGE_SIZE          ListObjectsV2 MaxKeys per listing message [1000]
+    BACKFILL_PREFETCH           objects fetched ahead of the one being screened [4]
+    BACKFILL_IO_THREADS         threads for S3 reads and writes [8]
+    BACKFILL_MIN_REMAINING_MS   stop starting new objects when the invocation has less left [10000]
+The shared settings (prefixes, limits, policy, model) come from ``screener.config.load_config``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+from ..config import ConfigError, Prefixes
+from .messages import MAX_OBJECTS_PER_WORK, Rules
+from .report import REPORTS_ROOT
+
+
+@dataclass(frozen=True)
+class BackfillSettings:
+    buckets: frozenset[str]
+    queue_url: str
+    dlq_url: str | None = None
+    keys_per_message: int = 20
+    page_size: int = 1000
+    prefetch: int = 4
+    io_threads: int = 8
+    min_remaining_ms: int = 10_000
+
+    def rules(self, prefixes: Prefixes) -> Rules:
+        # reports/ is our own output; incoming/ stays listable (move mode re-screens stranded uploads).
+        return Rules(
+            buckets=self.buckets,
+            reserved_prefixes=(REPORTS_ROOT.split("/")[0] + "/",),
+            move_destinations=(prefixes.approved, prefixes.review),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int, errors: list[str]) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        errors.append(f"{name} must be an integer, got {raw!r}")
+        return default
+    if not lo <= v <= hi:
+        errors.append(f"{name}={v} must lie in [{lo}, {hi}]")
+        return default
+    return v
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> BackfillSettings:
+    """Parse and validate; raises ConfigError naming every problem at once."""
+    env = os.environ if env is None else env
+    errors: list[str] = []
+    buckets = frozenset(b.strip() for b in env.get("BACKFILL_BUCKETS", "").split(",") if b.strip())
+    if not buckets:
+        errors.append("BACKFILL_BUCKETS must name at least one bucket (the allow-list is never open)")
+    queue_url = env.get("BACKFILL_QUEUE_URL", "").strip()
+    if not queue_url:
+        errors.append("BACKFILL_QUEUE_URL must be set: work and continuations are sent there")
+    s = BackfillSettings(
+        buckets=buckets,
+        queue_url=queue_url,
+        dlq_url=env.get("BACKFILL_DLQ_URL", "").strip() or None,
+        keys_per_message=_int(env, "BACKFILL_KEYS_PER_MESSAGE", 20, 1, MAX_OBJECTS_PER_WORK, errors),
+        page_size=_int(env, "BACKFILL_PAGE_SIZE", 1000, 1, 1000, errors),
+        prefetch=_int(env, "BACKFILL_PREFETCH", 4, 1, 32, errors),
+        io_threads=_int(env, "BACKFILL_IO_THREADS", 8, 2, 64, errors),
+        min_remaining_ms=_int(env, "BACKFILL_MIN_REMAINING_MS", 10_000, 0, 900_000, errors),
+    )
+    if s.io_threads <= s.prefetch:
+        errors.append(f"BACKFILL_IO_THREADS ({s.io_threads}) must exceed BACKFILL_PREFETCH ({s.prefetch}): writes need threads too")
+    if errors:
+        raise ConfigError("invalid backfill configuration:\n  - " + "\n  - ".join(errors))
+    return s
