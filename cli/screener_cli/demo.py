@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                              rec.get("destination") or "-"])
         print(f"handler cold start {res.init_ms:.0f} ms; logs in {os.path.relpath(log)}\n")
         print(render(["photo", "verdict", "reasons", "top labels (bg | angle | category)", "destination"], rows,
-                     max_width=60))
+                     max_width=72))
         return _check_bucket(s3, uploads, errors)
     finally:
         server.stop()

@@ -67,24 +67,24 @@ def for_file(bucket: str, key: str, path: Path, seq: int = 0) -> dict:
 
 def write_samples(bucket: str = DEFAULT_BUCKET) -> list[Path]:
     s = {p.name: p for p in SAMPLES.glob("*.jpg")}
-    sneaker, bag, mug, lamp = (s["red sneaker - white studio.jpg"], s["tan handbag - white studio.jpg"],
-                               s["blue mug - dark backdrop.jpg"], s["green lamp - living room.jpg"])
+    table, cushion, cabinet = (s["ceramic table - white studio three-quarter.jpg"],
+                               s["boucle cushion - busy backdrop.jpg"], s["rattan cabinet - white studio.jpg"])
     events = {
-        "single-upload.json": s3_event(for_file(bucket, "incoming/catalog/red sneaker.jpg", sneaker)),
+        "single-upload.json": s3_event(for_file(bucket, "incoming/catalog/ceramic table.jpg", table)),
         "several-records.json": s3_event(
-            for_file(bucket, "incoming/catalog/tan handbag.jpg", bag, 1),
-            for_file(bucket, "incoming/catalog/blue mug.jpg", mug, 2),
-            for_file(bucket, "incoming/catalog/green lamp.jpg", lamp, 3)),
-        # 'summer sale/bag (2).jpg' -> 'summer+sale/bag+%282%29.jpg'; 'c++ set.jpg' -> 'c%2B%2B+set.jpg';
-        # 'café/crème 100%.jpg' -> 'caf%C3%A9/cr%C3%A8me+100%25.jpg'
+            for_file(bucket, "incoming/catalog/ceramic table.jpg", table, 1),
+            for_file(bucket, "incoming/catalog/boucle cushion.jpg", cushion, 2),
+            for_file(bucket, "incoming/catalog/rattan cabinet.jpg", cabinet, 3)),
+        # 'summer sale/table (2).jpg' -> 'summer+sale/table+%282%29.jpg'; 'c++ set.jpg' -> 'c%2B%2B+set.jpg';
+        # 'café/crème brûlée 100%.jpg' -> 'caf%C3%A9/cr%C3%A8me+br%C3%BBl%C3%A9e+100%25.jpg'
         "encoded-keys.json": s3_event(
-            for_file(bucket, "incoming/summer sale/bag (2).jpg", bag, 4),
-            for_file(bucket, "incoming/c++ set.jpg", mug, 5),
-            for_file(bucket, "incoming/café/crème brûlée 100%.jpg", sneaker, 6)),
+            for_file(bucket, "incoming/summer sale/table (2).jpg", table, 4),
+            for_file(bucket, "incoming/c++ set.jpg", cushion, 5),
+            for_file(bucket, "incoming/café/crème brûlée 100%.jpg", cabinet, 6)),
         "test-event.json": test_event(bucket),
         "folder-marker.json": s3_event(object_created(bucket, "incoming/new season/", 0,
                                                       "d41d8cd98f00b204e9800998ecf8427e", seq=7)),
-        "outside-incoming.json": s3_event(for_file(bucket, "approved/catalog/red sneaker.jpg", sneaker, 8)),
+        "outside-incoming.json": s3_event(for_file(bucket, "approved/catalog/ceramic table.jpg", table, 8)),
     }
     EVENTS.mkdir(exist_ok=True)
     out = []

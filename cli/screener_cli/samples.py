@@ -1,21 +1,36 @@
-"""Sample inputs for the demo: product photos from disk plus a few bad inputs made on the fly.
+"""Sample inputs for the demo: product photos in samples/ plus a few bad inputs made on the fly.
 
-The committed photos in samples/ were drawn with Pillow by ``craft_photos`` (run
-``python -m screener_cli.samples``): plain studio-style shots, one per look the screener must
-tell apart. They are replaced by renders from model_build.synth once that generator lands.
+The photos in samples/ are renders from the synthetic catalog generator (model_build.synth,
+held-out "shift" split, so the model never trained on them), one per look the screener must
+tell apart, re-encoded as ~1200 px JPEG. Recreate them with ``python -m screener_cli.samples``.
 """
 from __future__ import annotations
 
+import csv
 import io
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 SIDE = 1200
+SYNTH = {"n": 48, "seed": 7, "split": "heldout_shift"}
+# synth index -> file name: approved looks first, then one per reason a photo goes to review.
+PICKS = {
+    13: "velvet sofa - white studio front.jpg",
+    34: "ceramic table - white studio three-quarter.jpg",
+    37: "rattan cabinet - white studio.jpg",
+    8: "velvet sofa - living room.jpg",
+    32: "boucle cushion - busy backdrop.jpg",
+    24: "velvet cushion - detail close-up.jpg",
+    41: "velvet stool - blurred.jpg",
+    30: "concrete table - cut off at the edge.jpg",
+}
 
 
 def _texture(rng: np.random.Generator, size: tuple[int, int], base: tuple[int, int, int], amp: int) -> Image.Image:
@@ -25,56 +40,20 @@ def _texture(rng: np.random.Generator, size: tuple[int, int], base: tuple[int, i
     return Image.fromarray(arr, "RGB")
 
 
-def _product(canvas: Image.Image, rng: np.random.Generator, box: tuple[int, int, int, int],
-             color: tuple[int, int, int], shape: str) -> None:
-    """A textured object with a soft shadow, pasted into ``box``."""
-    x0, y0, x1, y1 = box
-    shadow = Image.new("L", canvas.size, 0)
-    ImageDraw.Draw(shadow).ellipse((x0 + 20, y1 - 40, x1 + 20, y1 + 30), fill=110)
-    canvas.paste((90, 90, 90), (0, 0), shadow.filter(ImageFilter.GaussianBlur(25)))
-    mask = Image.new("L", canvas.size, 0)
-    d = ImageDraw.Draw(mask)
-    if shape == "shoe":
-        d.rounded_rectangle((x0, y0 + (y1 - y0) // 2, x1, y1), radius=60, fill=255)
-        d.ellipse((x0, y0, x0 + (x1 - x0) // 2, y1), fill=255)
-    elif shape == "bag":
-        d.rounded_rectangle((x0, y0 + (y1 - y0) // 3, x1, y1), radius=40, fill=255)
-        d.arc((x0 + (x1 - x0) // 4, y0, x1 - (x1 - x0) // 4, y0 + (y1 - y0) // 1.5), 180, 360, fill=255, width=30)
-    else:  # mug / lamp: a cylinder
-        d.rounded_rectangle(box, radius=30, fill=255)
-    tex = _texture(rng, canvas.size, color, 28)
-    stripes = ImageDraw.Draw(tex)
-    for y in range(y0, y1, 24):
-        stripes.line((x0, y, x1, y + 10), fill=tuple(max(0, c - 60) for c in color), width=4)
-    canvas.paste(tex, (0, 0), mask)
-
-
-def craft_photos(out: Path = SAMPLES) -> list[Path]:
-    rng = np.random.default_rng(7)
+def photos_from_synth(out: Path = SAMPLES) -> list[Path]:
+    """Render the synthetic catalog, keep PICKS, re-encode at SIDE px (long side)."""
     out.mkdir(parents=True, exist_ok=True)
-    looks = {
-        "red sneaker - white studio.jpg": ((255, 255, 255), (200, 30, 40), "shoe", (250, 380, 950, 820), 0),
-        "tan handbag - white studio.jpg": ((250, 250, 250), (170, 120, 70), "bag", (320, 260, 880, 900), 0),
-        "blue mug - dark backdrop.jpg": ((28, 30, 36), (40, 90, 200), "mug", (420, 380, 780, 860), 0),
-        "green lamp - living room.jpg": (None, (60, 150, 80), "lamp", (470, 200, 730, 900), 0),
-        "red sneaker - out of focus.jpg": ((255, 255, 255), (200, 30, 40), "shoe", (250, 380, 950, 820), 9),
-        "sneaker - cropped at edge.jpg": ((255, 255, 255), (30, 30, 30), "shoe", (600, 420, 1500, 860), 0),
-    }
-    paths = []
-    for name, (bg, color, shape, box, blur) in looks.items():
-        if bg is None:  # a 'room': wall, floor, a window
-            im = _texture(rng, (SIDE, SIDE), (196, 170, 140), 10)
-            d = ImageDraw.Draw(im)
-            d.rectangle((0, 780, SIDE, SIDE), fill=(120, 84, 60))
-            d.rectangle((80, 120, 380, 560), fill=(210, 225, 240), outline=(90, 70, 50), width=14)
-        else:
-            im = Image.new("RGB", (SIDE, SIDE), bg)
-        _product(im, rng, box, color, shape)
-        if blur:
-            im = im.filter(ImageFilter.GaussianBlur(blur))
-        p = out / name
-        im.save(p, "JPEG", quality=85, optimize=True)
-        paths.append(p)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "model_build.synth", "--out", tmp, "--n", str(SYNTH["n"]),
+                        "--seed", str(SYNTH["seed"]), "--split", SYNTH["split"]], check=True)
+        rows = list(csv.DictReader(open(Path(tmp) / "labels.csv", encoding="utf-8")))
+        paths = []
+        for idx, name in PICKS.items():
+            im = Image.open(Path(tmp) / rows[idx]["path"]).convert("RGB")
+            im.thumbnail((SIDE, SIDE), Image.Resampling.LANCZOS)
+            p = out / name
+            im.save(p, "JPEG", quality=85, optimize=True)
+            paths.append(p)
     return paths
 
 
@@ -103,5 +82,5 @@ def bad_inputs(max_bytes: int) -> dict[str, tuple[bytes, str]]:
 
 
 if __name__ == "__main__":
-    for p in craft_photos(Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLES):
+    for p in photos_from_synth(Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLES):
         print(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p, p.stat().st_size)

@@ -79,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(as_json(path, r)), flush=True)
         else:
-            rows.append([str(path), r.verdict.value, " ".join(x.value for x in r.reasons) or "-",
+            shown = str(path) if len(str(path)) <= 60 else "…" + str(path)[-59:]  # keep the file name
+            rows.append([shown, r.verdict.value, " ".join(x.value for x in r.reasons) or "-",
                          labels_text(r.top_labels()), f"{r.timings_ms.get('total', 0):.0f} ms"])
     if not args.json:
-        print(render(["photo", "verdict", "reasons", "top labels", "time"], rows))
+        print(render(["photo", "verdict", "reasons", "top labels", "time"], rows, max_width=60))
         print(f"\nmodel {classifier.model_id}", file=sys.stderr)
     return 1 if missing else 0

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_screen_json_lines(tiny_model_dir, tmp_path, capsys):
     (tmp_path / "notes.jpg").write_text("not a photo")
     rc = main(["screen", "--json", "--model-dir", str(tiny_model_dir),
-               str(SAMPLES / "red sneaker - white studio.jpg"), str(tmp_path)])
+               str(SAMPLES / "ceramic table - white studio three-quarter.jpg"), str(tmp_path)])
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert rc == 0 and len(rows) == 2
     assert rows[0]["verdict"] == "approved" and rows[0]["labels"]["background"]["label"] == "white"
@@ -28,7 +28,7 @@ def test_screen_json_lines(tiny_model_dir, tmp_path, capsys):
 def test_screen_table(tiny_model_dir, capsys):
     assert main(["screen", "--model-dir", str(tiny_model_dir), str(SAMPLES)]) == 0
     out = capsys.readouterr().out
-    assert "blue mug - dark backdrop.jpg" in out and "background" in out
+    assert "boucle cushion - busy backdrop.jpg" in out and "background" in out
 
 
 def test_screen_without_model_is_a_clear_error(tmp_path, capsys):
@@ -59,9 +59,9 @@ def test_invoke_runs_the_handler_in_a_fresh_process_against_an_endpoint(moto_ser
     s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1",
                       aws_access_key_id="x", aws_secret_access_key="x")
     s3.create_bucket(Bucket=EVENT_BUCKET)
-    for key, name in [("incoming/summer sale/bag (2).jpg", "tan handbag - white studio.jpg"),
-                      ("incoming/c++ set.jpg", "blue mug - dark backdrop.jpg"),
-                      ("incoming/café/crème brûlée 100%.jpg", "red sneaker - white studio.jpg")]:
+    for key, name in [("incoming/summer sale/table (2).jpg", "ceramic table - white studio three-quarter.jpg"),
+                      ("incoming/c++ set.jpg", "boucle cushion - busy backdrop.jpg"),
+                      ("incoming/café/crème brûlée 100%.jpg", "rattan cabinet - white studio.jpg")]:
         s3.put_object(Bucket=EVENT_BUCKET, Key=key, Body=(SAMPLES / name).read_bytes())
     log = tmp_path / "handler.log"
     res = invoke("UploadFunction", [load_event("encoded-keys.json"), load_event("test-event.json")],
@@ -73,6 +73,6 @@ def test_invoke_runs_the_handler_in_a_fresh_process_against_an_endpoint(moto_ser
     assert first["ok"] and second == {**second, "ok": True, "response": {"records": []}}
     assert [r["outcome"] for r in first["response"]["records"]] == ["moved"] * 3
     listed = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=EVENT_BUCKET)["Contents"])
-    assert listed == ["approved/café/crème brûlée 100%.jpg", "approved/summer sale/bag (2).jpg", "review/c++ set.jpg"]
+    assert listed == ["approved/café/crème brûlée 100%.jpg", "approved/summer sale/table (2).jpg", "review/c++ set.jpg"]
     logs = [json.loads(x) for x in log.read_text().splitlines() if x.startswith('{"level"')]
     assert any(x.get("message") == "screened" and x["function_name"] == "UploadFunction" for x in logs)
