@@ -4,7 +4,8 @@ Public API::
 
     load_template(path) -> dict           YAML with the short tags (!Ref, !Sub, !GetAtt, !If, ...)
     resolve_function(template, name, overrides={}, region="us-east-1") -> FunctionSpec
-    FunctionSpec(name, code_dir, handler, runtime, memory, timeout, environment, layer_dirs, layers)
+    FunctionSpec(name, code_dir, handler, runtime, memory, timeout, environment, layer_dirs, layers, events)
+    resolve_resource(template, name, overrides={}, region="us-east-1") -> dict   any resource's Properties
 
 Intrinsics are resolved against Parameter defaults (overridable), pseudo parameters and
 Conditions; a reference this cannot know locally (a resource's ARN, an import) becomes a
@@ -149,6 +150,7 @@ class FunctionSpec:
     environment: dict[str, str]
     layer_dirs: tuple[Path, ...]  # python roots to put on sys.path (as /opt/python would be)
     layers: tuple[str, ...] = field(default=())  # logical ids, in order
+    events: dict[str, Any] = field(default_factory=dict)  # Events, resolved (e.g. an SQS source's BatchSize)
 
 
 def _merge_globals(glob: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,6 +174,26 @@ def _layer_root(root: Path, props: Mapping[str, Any], metadata: Mapping[str, Any
     return None  # makefile layers (runtime deps, model): stood in for by the venv and MODEL_DIR
 
 
+def _context(template: Mapping[str, Any], overrides: Mapping[str, str] | None, region: str) -> _Context:
+    params = {k: str(p.get("Default", "")) for k, p in template.get("Parameters", {}).items()}
+    unknown = set(overrides or {}) - set(params)
+    if unknown:
+        raise TemplateError(f"unknown parameter(s) {sorted(unknown)}; known: {sorted(params)}")
+    params.update(overrides or {})
+    pseudo = {"AWS::Region": region, "AWS::AccountId": "123456789012", "AWS::StackName": "local",
+              "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::StackId": "local"}
+    return _Context(template, params, pseudo)
+
+
+def resolve_resource(template: Mapping[str, Any], name: str, overrides: Mapping[str, str] | None = None,
+                     region: str = "us-east-1") -> dict[str, Any]:
+    """A resource's Properties with intrinsics resolved (e.g. a queue's VisibilityTimeout)."""
+    res = template.get("Resources", {}).get(name)
+    if res is None:
+        raise TemplateError(f"no resource {name!r} in the template")
+    return _context(template, overrides, region).eval(res.get("Properties", {}))
+
+
 def resolve_function(template: Mapping[str, Any], name: str, overrides: Mapping[str, str] | None = None,
                      root: Path | str = ".", region: str = "us-east-1") -> FunctionSpec:
     root = Path(root)
@@ -180,14 +202,7 @@ def resolve_function(template: Mapping[str, Any], name: str, overrides: Mapping[
     if res is None or res.get("Type") not in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
         functions = [k for k, r in resources.items() if r.get("Type") == "AWS::Serverless::Function"]
         raise TemplateError(f"no function {name!r} in the template; functions: {functions}")
-    params = {k: str(p.get("Default", "")) for k, p in template.get("Parameters", {}).items()}
-    unknown = set(overrides or {}) - set(params)
-    if unknown:
-        raise TemplateError(f"unknown parameter(s) {sorted(unknown)}; known: {sorted(params)}")
-    params.update(overrides or {})
-    pseudo = {"AWS::Region": region, "AWS::AccountId": "123456789012", "AWS::StackName": "local",
-              "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::StackId": "local"}
-    ctx = _Context(template, params, pseudo)
+    ctx = _context(template, overrides, region)
     glob = ctx.eval(template.get("Globals", {}).get("Function", {}))
     props = _merge_globals(glob, ctx.eval(res.get("Properties", {})))
     layers = tuple(str(x) for x in props.get("Layers", []))
@@ -208,4 +223,5 @@ def resolve_function(template: Mapping[str, Any], name: str, overrides: Mapping[
         environment=env,
         layer_dirs=tuple(dirs),
         layers=layers,
+        events=dict(props.get("Events", {})),
     )

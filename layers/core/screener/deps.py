@@ -26,7 +26,9 @@ class Dependencies:
     classifier: Classifier
 
 
-def s3_client(env: Mapping[str, str]) -> Any:
+def s3_client(env: Mapping[str, str], max_attempts: int = 4, max_pool_connections: int = 10) -> Any:
+    """``max_attempts``/``max_pool_connections``: the backfill retries longer (a throttled batch is
+    cheaper to wait out than to redeliver) and reads from several threads at once."""
     import boto3
     from botocore.config import Config as BotoConfig
 
@@ -34,7 +36,8 @@ def s3_client(env: Mapping[str, str]) -> Any:
     cfg = BotoConfig(
         # Standard mode retries throttling and 5xx with backoff; anything still failing is
         # re-raised by the handler so Lambda's async retry redelivers the event.
-        retries={"mode": "standard", "max_attempts": 4},
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        max_pool_connections=max_pool_connections,
         connect_timeout=5,
         read_timeout=30,
         s3={"addressing_style": "path" if custom_endpoint else "auto"},
