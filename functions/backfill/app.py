@@ -7,16 +7,16 @@ verdict, and an invalid message goes to the DLQ (see screener/backfill/service.p
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from screener.backfill.clients import boto_config
+from screener.backfill.clients import backfill_s3_client, sqs_client
 from screener.backfill.service import (
     Backfill,
     IgnoredOutcome,
@@ -26,9 +26,7 @@ from screener.backfill.service import (
     WorkOutcome,
 )
 from screener.backfill.settings import load_settings
-from screener.classifier import Classifier
-from screener.config import load_config
-from screener.s3_objects import S3Objects
+from screener.deps import build_dependencies
 
 logger = Logger(service="backfill")
 metrics = Metrics(namespace="ProductPhotoScreener", service="backfill")
@@ -36,16 +34,15 @@ metrics = Metrics(namespace="ProductPhotoScreener", service="backfill")
 # outcome for SQS is the same, and the function's error metric stays about real crashes.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-# Once per container: configuration, model session, clients and the I/O pool.
-CONFIG = load_config()
+# Once per container: configuration (fails fast), model session, clients and the I/O pool.
 SETTINGS = load_settings()
-CLASSIFIER = Classifier.from_dir(CONFIG.model_dir, CONFIG.ort_threads)
-_BOTO = boto_config(SETTINGS.io_threads)
+DEPS = build_dependencies(s3_client_=backfill_s3_client(os.environ, SETTINGS.io_threads))
+CLASSIFIER = DEPS.classifier
 BACKFILL = Backfill(
-    objects=S3Objects(boto3.client("s3", config=_BOTO)),
-    sqs=boto3.client("sqs", config=_BOTO),
-    classifier=CLASSIFIER,
-    config=CONFIG,
+    objects=DEPS.objects,
+    sqs=sqs_client(),
+    classifier=DEPS.classifier,
+    config=DEPS.config,
     settings=SETTINGS,
     pool=ThreadPoolExecutor(SETTINGS.io_threads, thread_name_prefix="s3io"),
 )

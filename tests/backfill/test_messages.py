@@ -36,7 +36,7 @@ def test_seed_parses_with_defaults():
 
 
 def test_full_seed_round_trips():
-    m = parse_message(seed(mode="move", force=True), RULES)
+    m = parse_message(seed(mode="move", prefix="incoming/", force=True), RULES)
     assert isinstance(m, Listing) and m.scope.mode is Mode.MOVE and m.scope.force is True
     assert parse_message(encode(m), RULES) == m
 
@@ -63,10 +63,14 @@ def test_seed_errors_name_the_field(body, field, words):
     assert words in str(e.value)
 
 
-@pytest.mark.parametrize("prefix", ["", "approved/", "approved/shoes/", "review/x"])
-def test_move_mode_refuses_prefixes_overlapping_destinations(prefix):
+@pytest.mark.parametrize("prefix", ["", "skus/", "approved/", "approved/shoes/", "review/x", "in"])
+def test_move_mode_only_takes_prefixes_under_incoming(prefix):
     with pytest.raises(MessageError, match="move mode"):
         parse_message(seed(mode="move", prefix=prefix), RULES)
+
+
+def test_move_mode_under_incoming_is_accepted():
+    assert parse_message(seed(mode="move", prefix="incoming/vendor/"), RULES).scope.mode is Mode.MOVE
 
 
 def test_empty_bucket_allow_list_refuses_everything():

@@ -60,7 +60,9 @@ class Rules:
 
     buckets: frozenset[str]  # the allow-list; empty means every message is refused (fail closed)
     reserved_prefixes: tuple[str, ...] = ("reports/",)  # our own output: never listed or screened
-    # In move mode objects land under these; listing them again would move moved objects.
+    # Move mode re-screens uploads stranded under incoming/ (e.g. from before the function
+    # existed): only there may it delete a source, and only under these may it write copies.
+    move_sources: tuple[str, ...] = ("incoming/",)
     move_destinations: tuple[str, ...] = ("approved/", "review/")
 
     def check_bucket(self, bucket: str) -> None:
@@ -173,7 +175,12 @@ def parse_scope(d: Mapping[str, Any], rules: Rules, where: str) -> Scope:
     if prefix and rules.is_reserved(prefix):
         raise MessageError(f"{where}: prefix {prefix!r} lies in a reserved prefix {rules.reserved_prefixes}", "prefix")
     if mode is Mode.MOVE:
-        # An empty prefix, or one overlapping a destination, would list objects already moved.
+        # Catalog photos are live on product pages: moving them is never a backfill's job.
+        if not any(prefix.startswith(src) for src in rules.move_sources):
+            raise MessageError(
+                f"{where}: move mode only re-screens uploads under {rules.move_sources}, got prefix {prefix!r}", "prefix"
+            )
+        # A prefix overlapping a destination would list objects already moved.
         for dest in rules.move_destinations:
             if not prefix or prefix.startswith(dest) or dest.startswith(prefix):
                 raise MessageError(

@@ -36,10 +36,11 @@ class BackfillSettings:
     min_remaining_ms: int = 10_000
 
     def rules(self, prefixes: Prefixes) -> Rules:
-        # reports/ is our own output; incoming/ stays listable (move mode re-screens stranded uploads).
+        # reports/ is our own output and never screened; move mode works on incoming/ only.
         return Rules(
             buckets=self.buckets,
             reserved_prefixes=(REPORTS_ROOT.split("/")[0] + "/",),
+            move_sources=(prefixes.incoming,),
             move_destinations=(prefixes.approved, prefixes.review),
         )
 

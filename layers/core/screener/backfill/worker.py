@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from ..classifier import Classifier
-from ..config import Config, Prefixes
+from ..config import Config
 from ..reasons import Reason
 from ..rules import check_size
 from ..s3_objects import MoveOutcome, ObjectInfo, ObjectTooLarge, S3Objects, SourceChanged
@@ -62,17 +62,10 @@ class WorkerDeps:
     prefetch: int = 4
 
 
-def move_destination(prefixes: Prefixes, key: str, approved: bool) -> str:
-    """Under incoming/, where an upload would go; elsewhere the whole key moves under the destination."""
-    if key.startswith(prefixes.incoming):
-        return prefixes.destination(key, approved)
-    return (prefixes.approved if approved else prefixes.review) + key
-
-
 def _already_moved(item: WorkItem, bucket: str, deps: WorkerDeps) -> tuple[str, PriorScreening | None] | None:
     """Where an earlier delivery moved this object, and the verdict its tags record."""
     for approved in (True, False):
-        dest = move_destination(deps.config.prefixes, item.key, approved)
+        dest = deps.config.prefixes.destination(item.key, approved)
         info = deps.objects.head(bucket, dest)
         if info is not None:
             return dest, read_screening(deps.objects.get_tags(info))
@@ -129,7 +122,7 @@ def apply(f: Fetched, result: ScreenResult | None, timings: Timings, mode: Mode,
             return row
         # Screened by this model before (e.g. by a tag-mode run) but not moved yet: move by that verdict.
         t0 = time.perf_counter()
-        dest = move_destination(deps.config.prefixes, info.key, prior.verdict == "approved")
+        dest = deps.config.prefixes.destination(info.key, prior.verdict == "approved")
         moved = deps.objects.move(info, dest, f.tags)
         return _moved_row(row, moved.outcome, moved.destination, replace(timings, move=(time.perf_counter() - t0) * 1000))
     plan = plan_tags(f.tags, result)
@@ -143,7 +136,7 @@ def apply(f: Fetched, result: ScreenResult | None, timings: Timings, mode: Mode,
         deps.objects.put_tags(info.bucket, info.key, plan.tags, info.version_id)
         return replace(row, timings=replace(timings, tag=(time.perf_counter() - t0) * 1000))
     extra = fit_metadata(info.metadata, plan.metadata) if plan.metadata else None
-    dest = move_destination(deps.config.prefixes, info.key, result.approved)
+    dest = deps.config.prefixes.destination(info.key, result.approved)
     moved = deps.objects.move(info, dest, plan.tags, extra)
     return _moved_row(row, moved.outcome, moved.destination, replace(timings, move=(time.perf_counter() - t0) * 1000))
 
