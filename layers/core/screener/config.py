@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .decode import DECODABLE_FORMATS
 from .manifest import REQUIRED_SOFTMAX_HEADS, ModelManifest
 from .policy import Policy, Thresholds
 
 # HEIC/AVIF are deliberately absent: Pillow cannot decode them without plugins that would grow
 # the runtime layer; decode.read_header names them and they go to review as unsupported-format.
-KNOWN_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF", "GIF", "BMP"})
+KNOWN_FORMATS = frozenset(DECODABLE_FORMATS)
 DEFAULT_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF", "GIF"})
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # a 24 MP camera JPEG is ~8-12 MB
 DEFAULT_MAX_PIXELS = 60_000_000  # 60 MP: above any product camera, far below a bomb

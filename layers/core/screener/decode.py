@@ -5,6 +5,10 @@ Two steps, so rules can refuse an input before any pixel is decoded:
 reduced scale where the format allows it (JPEG DCT scaling via ``Image.draft``), applies the
 EXIF orientation, takes the first frame of animations, composites transparency on white
 (never black) and maps CMYK, 16-bit, float, grayscale and palette images to 8-bit RGB.
+
+Only the formats in ``DECODABLE_FORMATS`` are ever parsed. Pillow would otherwise try every
+plugin it has (PPM, IM, EPS, ...) on hostile bytes: more parsers exposed, and their error
+messages quote header bytes, which would then reach the logs. Anything else is not-an-image.
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from .reasons import Reason
 # ISO-BMFF brands that mark HEIC/HEIF/AVIF: recognisable, but not decodable here.
 _BMFF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
 _TRANSPARENT_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
+# The Pillow formats this module opens (config's allow-list is a subset of these).
+DECODABLE_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "GIF", "BMP")
 
 
 class DecodeFailure(Exception):
@@ -63,7 +69,7 @@ def read_header(data: bytes) -> tuple[Image.Image, ImageHeader]:
         with warnings.catch_warnings():
             # Pillow warns above its own pixel limit; our pixel cap is checked by the rules instead.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
+            im = Image.open(io.BytesIO(data), formats=DECODABLE_FORMATS)
     except Image.DecompressionBombError as e:
         raise DecodeFailure(Reason.DECOMPRESSION_BOMB, str(e)) from e
     except UnidentifiedImageError as e:
@@ -109,15 +115,15 @@ def decode_rgb(im: Image.Image, min_side: int) -> Image.Image:
 
 
 def _to_rgb8(im: Image.Image) -> Image.Image:
+    if "transparency" in im.info and im.mode in ("P", "L", "RGB", "1"):
+        # A palette entry or a colour key (PNG tRNS, GIF) marks the transparent pixels; RGBA
+        # turns either into alpha so they are composited on white below, not left black.
+        im = im.convert("RGBA")
     mode = im.mode
     if mode == "RGB":
         return im  # no copy: convert('RGB') on an RGB image would duplicate it
     if mode == "P":
-        # Palette images may carry transparency in their info; RGBA keeps it for compositing.
-        im = im.convert("RGBA") if "transparency" in im.info else im.convert("RGB")
-        mode = im.mode
-        if mode == "RGB":
-            return im
+        return im.convert("RGB")
     if mode in _TRANSPARENT_MODES:
         rgba = im.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -12,7 +12,7 @@ class Reason(str, Enum):
     # Input could not be screened at all.
     EMPTY = "empty"  # zero bytes
     TOO_LARGE_BYTES = "too-large-bytes"  # over the byte cap; not downloaded whole
-    NOT_AN_IMAGE = "not-an-image"  # text/HTML/SVG/anything Pillow cannot identify
+    NOT_AN_IMAGE = "not-an-image"  # text/HTML/SVG/anything not in decode.DECODABLE_FORMATS
     UNSUPPORTED_FORMAT = "unsupported-format"  # an image, but not on the allow-list (HEIC, AVIF, ...)
     TRUNCATED = "truncated"  # header fine, pixel data broken or cut short
     DECOMPRESSION_BOMB = "decompression-bomb"  # pixel count over the cap, refused before decoding
