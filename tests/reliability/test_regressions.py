@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 from PIL import Image
 
 from screener.decode import DecodeFailure, decode_rgb, read_header
+from screener.preprocess import quality_features
 from screener.reasons import Reason
+from screener.screening import screen_bytes
+from tests.fixtures import images
 
 
 # -- decode: a PNG colour key (tRNS on an RGB or grayscale image) was ignored, so its
@@ -37,3 +41,14 @@ def test_formats_outside_the_decodable_set_are_never_parsed():
             assert marker.decode() not in str(e) and marker.decode()[:8] not in e.detail
         else:
             raise AssertionError("parsed a format outside DECODABLE_FORMATS")
+
+
+# -- preprocess: a frame of a few pixels has no Laplacian; its mean was NaN, which passed through
+#    the model and failed open on crop/quality (NaN < threshold is False).
+def test_tiny_images_get_finite_features(classifier, config):
+    hdr = read_header(images.encode(Image.new("RGB", (1, 1)), "PNG"))[1]
+    for side in (1, 2, 3, 4):
+        feats = quality_features(np.full((side, side), 128.0, np.float32), hdr)
+        assert np.all(np.isfinite(feats)), side
+    r = screen_bytes(images.encode(Image.new("RGB", (1, 1), (255, 255, 255)), "PNG"), classifier, config)
+    assert r.reasons == (Reason.LOW_RESOLUTION, Reason.QUALITY)  # not low-confidence from NaN scores

@@ -82,6 +82,12 @@ def _laplacian_abs(g: np.ndarray) -> np.ndarray:
     return np.abs(4.0 * c - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:])
 
 
+def _mean(a: np.ndarray) -> float:
+    # A frame of a few pixels has no Laplacian at all: call its detail 0 rather than NaN, which
+    # would flow through the model and come out as scores that compare false to every threshold.
+    return float(a.mean()) if a.size else 0.0
+
+
 def quality_features(gray: np.ndarray, header: ImageHeader) -> np.ndarray:
     """Image statistics from a float32 luma array (0..255) at analysis scale."""
     lap = _laplacian_abs(gray)
@@ -90,15 +96,15 @@ def quality_features(gray: np.ndarray, header: ImageHeader) -> np.ndarray:
     # 2x2 box average by strided sums: ~10x faster than reshape().mean() here.
     coarse = (g[0::2, 0::2] + g[1::2, 0::2] + g[0::2, 1::2] + g[1::2, 1::2]) * 0.25
     lap_c = _laplacian_abs(coarse)
-    lap_mean = float(lap.mean())
-    lap_c_mean = float(lap_c.mean())
-    noise = float(np.median(lap[::3, ::3]))
+    lap_mean = _mean(lap)
+    lap_c_mean = _mean(lap_c)
+    noise = float(np.median(lap[::3, ::3])) if lap.size else 0.0
     mean = float(gray.mean())
     n = gray.size
     short = min(header.width, header.height)
     feats = (
         math.log1p(lap_mean),
-        math.log1p(math.sqrt(float(np.square(lap, dtype=np.float32).mean()))),
+        math.log1p(math.sqrt(_mean(np.square(lap, dtype=np.float32)))),
         math.log1p(lap_c_mean),
         lap_mean / (lap_c_mean + 1.0),
         math.log1p(noise),
