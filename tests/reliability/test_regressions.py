@@ -12,8 +12,10 @@ from PIL import Image
 from screener.decode import DecodeFailure, decode_rgb, read_header
 from screener.preprocess import quality_features
 from screener.reasons import Reason
+from screener.s3_objects import MoveOutcome, S3Objects
 from screener.screening import screen_bytes
 from tests.fixtures import images
+from tests.fixtures.s3 import BUCKET, Intercepted, client_error, keys
 
 
 # -- decode: a PNG colour key (tRNS on an RGB or grayscale image) was ignored, so its
@@ -52,3 +54,17 @@ def test_tiny_images_get_finite_features(classifier, config):
         assert np.all(np.isfinite(feats)), side
     r = screen_bytes(images.encode(Image.new("RGB", (1, 1), (255, 255, 255)), "PNG"), classifier, config)
     assert r.reasons == (Reason.LOW_RESOLUTION, Reason.QUALITY)  # not low-confidence from NaN scores
+
+
+# -- s3_objects: SeaweedFS answers a conditional delete on a key that is already gone with 412
+#    (S3 says 404); the move was reported as "copied, source re-uploaded" though nothing was.
+def test_conditional_delete_412_on_a_vanished_key_is_a_completed_move(s3):
+    s3.put_object(Bucket=BUCKET, Key="incoming/a.jpg", Body=b"one")
+
+    def lose_race(kwargs):  # a concurrent delivery deletes first; the server then answers 412
+        s3.delete_object(Bucket=BUCKET, Key=kwargs["Key"])
+        raise client_error("PreconditionFailed", 412, "DeleteObject")
+
+    objects = S3Objects(Intercepted(s3, delete_object=lose_race))
+    res = objects.move(objects.head(BUCKET, "incoming/a.jpg"), "approved/a.jpg", {})
+    assert res.outcome is MoveOutcome.MOVED and keys(s3) == ["approved/a.jpg"]

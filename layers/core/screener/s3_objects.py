@@ -31,7 +31,8 @@ Move without loss:
    a delete marker over exactly the screened version rather than erasing a version, so an older
    version can never resurface under incoming/ and nothing is destroyed; a lifecycle rule in the
    template expires those noncurrent versions. A 412 on the delete means the key was re-uploaded
-   after the copy: the new upload stays for its own event (COPIED_SOURCE_CHANGED). A server that
+   after the copy: the new upload stays for its own event (COPIED_SOURCE_CHANGED); a 412 on a key
+   that is gone (SeaweedFS answers so where S3 says 404) is a delivery that lost a race. A server that
    rejects the If-Match header (NotImplemented/InvalidArgument) gets a re-HEAD and a plain delete
    only if the ETag (and version) still match: a narrower, documented race.
 Everything the object carries is kept: user metadata and content headers (MetadataDirective
@@ -248,6 +249,10 @@ class S3Objects:
         except ClientError as e:
             codes = _code(e)
             if codes & _PRECONDITION:
+                # S3 answers 404 when the key is gone; some servers (SeaweedFS) answer 412 then too,
+                # e.g. when a concurrent delivery deleted it first. Only a new upload is "changed".
+                if self.head(info.bucket, info.key) is None:
+                    return MoveResult(MoveOutcome.MOVED, dest_key, "source already deleted")
                 return MoveResult(MoveOutcome.COPIED_SOURCE_CHANGED, dest_key, "re-uploaded after the copy")
             if codes & _ABSENT:  # a concurrent delivery deleted it first: same end state
                 return MoveResult(MoveOutcome.MOVED, dest_key, "source already deleted")
