@@ -21,6 +21,11 @@ venv: $(STAMP)
 demo: venv
 	$(BIN)/python -m screener_cli demo
 
+# Backfill a few thousand generated catalog photos through the real BackfillFunction behind a
+# local SQS event source mapping, on an embedded S3 + SQS (moto) on loopback; prints the report.
+backfill-demo: venv
+	$(BIN)/python -m screener_cli backfill demo
+
 test: venv
 	$(BIN)/python -m pytest
 

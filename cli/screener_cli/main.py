@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("screen", "invoke", "demo")
+COMMANDS = ("screen", "invoke", "demo", "backfill")
 
 
 def build_parser() -> argparse.ArgumentParser:
