@@ -8,7 +8,7 @@ from typing import Mapping
 import numpy as np
 import onnxruntime as ort
 
-from .manifest import ModelManifest, load_manifest
+from .manifest import ManifestError, ModelManifest, load_manifest
 from .preprocess import ModelInput
 
 
@@ -54,12 +54,41 @@ class Classifier:
         self._quality_name = qf.input_name if qf else None
         missing = {self._pixels_name, self._quality_name} - names - {None}
         if missing:
-            raise ValueError(f"model lacks inputs named by the manifest: {sorted(missing)}")
+            raise ManifestError(f"model lacks inputs named by the manifest: {sorted(missing)}")
         h = manifest.heads
         outs = [h["background"].output, h["angle"].output, h["crop"].output, h["quality"].output]
         if manifest.category is not None:
             outs.append(manifest.category.output)
         self._outputs = outs
+        self._check_outputs()
+
+    def _check_outputs(self) -> None:
+        """Refuse, at load, a model whose outputs do not match the manifest.
+
+        Otherwise a mismatch shows only at predict time, as a model-error review for every photo,
+        or worse, not at all: zip() would silently pair a head's labels with too few or too many
+        values. One probe inference on a neutral input checks every head's width and finiteness
+        (and warms the session, so the first real photo does not pay for it)."""
+        m = self.manifest
+        missing = set(self._outputs) - {o.name for o in self._session.get_outputs()}
+        if missing:
+            raise ManifestError(f"model lacks outputs named by the manifest: {sorted(missing)}")
+        qf = m.input.quality_features
+        probe = ModelInput(np.zeros((1, 3, m.input.size, m.input.size), np.float32),
+                           np.zeros((1, len(qf.names) if qf else 0), np.float32))
+        # In self._outputs' order: background, angle, crop, quality[, category].
+        widths = {"background": len(m.heads["background"].labels), "angle": len(m.heads["angle"].labels),
+                  "crop": 1, "quality": 1}
+        if m.category is not None:
+            widths["category"] = len(m.category.labels)
+        res = self._session.run(self._outputs, self._feeds(probe))
+        for (head, width), value in zip(widths.items(), res):
+            value = np.asarray(value)
+            if value.size != width:
+                raise ManifestError(f"model output for head '{head}' has {value.size} values; the manifest "
+                                 f"names {width}: refusing a model that does not match its manifest")
+            if not np.all(np.isfinite(value)):
+                raise ManifestError(f"model output for head '{head}' is not finite on a neutral input")
 
     @classmethod
     def from_dir(cls, model_dir: Path | str, intra_op_threads: int = 1) -> "Classifier":
@@ -71,11 +100,18 @@ class Classifier:
     def model_id(self) -> str:
         return self.manifest.model_id
 
-    def predict(self, x: ModelInput) -> Scores:
+    def _feeds(self, x: ModelInput) -> dict[str, np.ndarray]:
         feeds = {self._pixels_name: x.pixels}
         if self._quality_name:
             feeds[self._quality_name] = x.quality
-        res = self._session.run(self._outputs, feeds)
+        return feeds
+
+    def predict(self, x: ModelInput) -> Scores:
+        """Raises ValueError on a non-finite output: NaN compares false to every threshold, so
+        it would pass the crop and quality standards; the caller turns the error into a review."""
+        res = self._session.run(self._outputs, self._feeds(x))
+        if not all(np.all(np.isfinite(r)) for r in res):
+            raise ValueError("model output is not finite")
         h = self.manifest.heads
         bg = dict(zip(h["background"].labels, map(float, res[0][0])))
         ang = dict(zip(h["angle"].labels, map(float, res[1][0])))
