@@ -1,0 +1,108 @@
+"""Samples and catalogs: render_sample, encode, iter_catalog, write_catalog (images + labels.csv).
+
+labels.csv starts with the retailer's own training format, ``path,background,angle,crop,
+quality`` (crop "adequate"/"inadequate", quality with 3 decimals, path relative to the CSV),
+followed by analysis columns the trainer ignores.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import multiprocessing
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .defects import apply_capture_defects, capture_size
+from .labels import Sample, SampleLabels
+from .partition import check_split
+from .render import render_scene
+from .scene import SceneSpec, sample_spec
+
+CSV_COLUMNS = ("path", "background", "angle", "crop", "quality",
+               "product", "texture", "backdrop", "split", "crop_defect", "defects",
+               "width", "height", "yaw", "elevation", "light", "encoding", "jpeg_quality")
+PNG_COMPRESS_LEVEL = 6
+
+
+def labels_for(spec: SceneSpec) -> SampleLabels:
+    return SampleLabels(
+        background=spec.background, angle=spec.angle, crop_ok=spec.crop_ok, crop_defect=spec.crop_defect,
+        quality=spec.quality, defects=spec.defect_map, product=spec.product, texture=spec.texture,
+        backdrop=spec.backdrop, split=spec.split, width=spec.width, height=spec.height, yaw=spec.yaw,
+        elevation=spec.elevation, light=spec.light,
+    )
+
+
+def render_spec(spec: SceneSpec) -> Sample:
+    defects = spec.defect_map
+    w, h = capture_size((spec.width, spec.height), defects)
+    clean = render_scene(spec, w, h)
+    noise_rng = np.random.default_rng(spec.render_seed ^ 0x5EED)
+    image = apply_capture_defects(clean.image, defects, (spec.width, spec.height), spec.motion_angle,
+                                  spec.upscale_filter, noise_rng)
+    return Sample(image=image, labels=labels_for(spec), encoding=spec.encoding, jpeg_quality=spec.jpeg_quality)
+
+
+def render_sample(index: int, seed: int, split: str) -> Sample:
+    return render_spec(sample_spec(index, seed, split))
+
+
+def encode(sample: Sample) -> bytes:
+    """The file a retailer would upload: baseline JPEG at the sample's quality, or PNG."""
+    buf = io.BytesIO()
+    if sample.encoding == "JPEG":
+        sample.image.save(buf, "JPEG", quality=int(sample.jpeg_quality), optimize=False, progressive=False)
+    else:
+        sample.image.save(buf, "PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return buf.getvalue()
+
+
+def iter_catalog(n: int, seed: int, split: str) -> Iterator[Sample]:
+    check_split(split)
+    for i in range(n):
+        yield render_sample(i, seed, split)
+
+
+def file_name(index: int, split: str, encoding: str) -> str:
+    return f"{split}_{index:06d}.{'jpg' if encoding == 'JPEG' else 'png'}"
+
+
+def csv_row(rel_path: str, lb: SampleLabels, encoding: str, jpeg_quality: int | None) -> list[str]:
+    return [
+        rel_path, lb.background, lb.angle, "adequate" if lb.crop_ok else "inadequate", f"{lb.quality:.3f}",
+        lb.product, lb.texture, lb.backdrop, lb.split, lb.crop_defect or "",
+        ";".join(f"{k}={v:.3f}" for k, v in lb.defects.items()),
+        str(lb.width), str(lb.height), f"{lb.yaw:.2f}", f"{lb.elevation:.2f}", lb.light, encoding,
+        "" if jpeg_quality is None else str(jpeg_quality),
+    ]
+
+
+def _write_one(args: tuple[int, int, str, str]) -> list[str]:
+    index, seed, split, out_dir = args
+    sample = render_sample(index, seed, split)
+    name = file_name(index, split, sample.encoding)
+    (Path(out_dir) / "images" / name).write_bytes(encode(sample))
+    return csv_row(f"images/{name}", sample.labels, sample.encoding, sample.jpeg_quality)
+
+
+def write_catalog(out_dir, n: int, seed: int, split: str, workers: int = 1) -> Path:
+    """Render n samples into out_dir/images/ and write out_dir/labels.csv; returns the CSV path.
+
+    Output is identical for any ``workers``: each sample depends only on (index, seed, split)."""
+    check_split(split)
+    out = Path(out_dir)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    jobs = [(i, seed, split, str(out)) for i in range(n)]
+    if workers > 1 and n > 1:
+        with multiprocessing.Pool(workers) as pool:  # the platform's default start method
+            rows = list(pool.imap(_write_one, jobs, chunksize=4))
+    else:
+        rows = [_write_one(j) for j in jobs]
+    path = out / "labels.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        w.writerows(rows)
+    return path
