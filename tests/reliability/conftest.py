@@ -159,3 +159,4 @@ def store(request, handler_env):
     bucket = f"rel-{uuid.uuid4().hex[:12]}"  # one bucket per test on the shared server
     server.create_bucket(bucket)
     yield Store("seaweedfs", server.client(), bucket, enforces_copy_if_match=True)
+    server.delete_bucket(bucket)

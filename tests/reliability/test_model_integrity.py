@@ -13,6 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 from onnx import helper, numpy_helper
@@ -52,7 +53,7 @@ def nan_on_bright_photos() -> bytes:
     b.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(b) * 0, "crop_b"))
     sig = next(n for n in g.node if n.op_type == "Sigmoid" and n.output[0] == "crop")
     sig.input[0] = "crop_sqrt"
-    g.initializer.append(numpy_helper.from_array(__import__("numpy").array([3.0], "float32"), "three"))
+    g.initializer.append(numpy_helper.from_array(np.array([3.0], np.float32), "three"))
     idx = list(g.node).index(sig)
     for k, node in enumerate([helper.make_node("Neg", ["crop_logits"], ["crop_neg"]),
                               helper.make_node("Sqrt", ["crop_neg"], ["crop_root"]),
