@@ -90,10 +90,10 @@ def _studio(family: str, cam: Camera, rng: np.random.Generator, z_wall: float, f
     # Light falls off down the floor towards the camera; the cove where the sweep bends is a
     # soft band of shade.
     prof = f32(level) - f32(drop) * floor_t - f32(cove) * np.exp(-(((rows - f32(yj)) / f32(band)) ** 2))
-    tint = np.array([u(-1.5, 1.5), 0.0, u(-1.5, 1.5)], np.float32) * f32(level / 255.0)
     if family.startswith("white"):
+        tint = np.array([u(-1.5, 1.5), 0.0, u(-1.5, 1.5)], np.float32)  # slightly warm or cool paper
         # White sweeps vary by row only: build one column and broadcast it (cheap at 3000 px).
-        col = _to_u8(np.maximum(prof, f32(floor_min))[..., None] + tint)  # (H, 1, 3)
+        col = _to_u8(np.maximum(prof[..., None] + tint, f32(floor_min)))  # (H, 1, 3)
         return np.ascontiguousarray(np.broadcast_to(col, (H, W, 3)))
     cols = np.arange(W, dtype=np.float32)[None, :]
     xr = ((cols - f32(focus[0])) / f32(W)) ** 2
@@ -102,7 +102,8 @@ def _studio(family: str, cam: Camera, rng: np.random.Generator, z_wall: float, f
     else:  # black seamless, with a spotlight pooled around the product
         fy = (rows - f32(focus[1])) / f32(H)
         img = prof + f32(u(15, 45)) * np.exp(-(xr + fy * fy) * f32(6))
-    return _to_u8(img[..., None] + tint)
+    grey = _to_u8(img)  # neutral paper: one plane, repeated into three channels
+    return np.repeat(grey[..., None], 3, axis=2)
 
 
 def _hsv_u8(h: float, s: float, v: float) -> np.ndarray:

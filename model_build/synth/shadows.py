@@ -23,6 +23,18 @@ def _grid_step(width: int, height: int) -> int:
     return max(1, int(round(max(width, height) / GRID_LONG_SIDE)))
 
 
+def _soft(grid: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-like blur as three box passes: O(1) per cell whatever the penumbra width."""
+    if sigma < 2.0:  # narrow: the true kernel is short anyway
+        return ndimage.gaussian_filter(grid, sigma, mode="nearest")
+    # Three boxes of odd width w have variance 3 (w^2 - 1) / 12 = sigma^2.
+    w = 2 * int(round((math.sqrt(4.0 * sigma * sigma + 1.0) - 1) / 2)) + 1
+    out = grid
+    for _ in range(3):
+        out = ndimage.uniform_filter(out, size=w, mode="nearest")
+    return out
+
+
 def _upsample(grid: np.ndarray, step: int, out_h: int, out_w: int) -> np.ndarray:
     """Grid cells of step x step pixels -> per-pixel values (bilinear), cropped to out size."""
     gh, gw = grid.shape
@@ -67,8 +79,8 @@ def floor_shadow(prims: tuple[Primitive, ...], cam: Camera, light: Lighting, pro
     cast_g[near] = cast
     ao_g[near] = np.clip(1 - lift / f32(ao_h), 0, 1)
     cell_px = product_px / step
-    cast_g = ndimage.gaussian_filter(cast_g, max(0.6, light.softness * 0.15 * cell_px))
-    ao_g = ndimage.gaussian_filter(ao_g, max(0.6, 0.025 * cell_px))
+    cast_g = _soft(cast_g, max(0.6, light.softness * 0.15 * cell_px))
+    ao_g = _soft(ao_g, max(0.6, 0.025 * cell_px))
     factor = np.clip(1 - f32(light.shadow) * cast_g - f32(0.55) * ao_g, 0.08, 1.0)
     mult = factor ** f32(1 / 2.2)  # linear light -> sRGB multiplier
     ys, xs = np.nonzero(mult < 0.997)
@@ -104,7 +116,7 @@ def self_shadow(prims: tuple[Primitive, ...], cam: Camera, light: Lighting, ids:
         for j, p in enumerate(prims):
             occluded |= np.isfinite(intersect(p, pts, L)) & (pid != j)
         lit_g[on] = np.where(occluded, f32(0), f32(1))
-        lit_g = ndimage.gaussian_filter(lit_g, 0.7)
+        lit_g = _soft(lit_g, 0.7)
     # Cell k covers pixels [k*step, (k+1)*step) and was sampled at its middle, which is exactly
     # what resizing the grid by step maps it back to.
     return np.ascontiguousarray(_upsample(lit_g, step, rh, rw))

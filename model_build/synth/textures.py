@@ -296,10 +296,11 @@ def albedo(m: Material, s: Surface, px: float) -> np.ndarray:
         # closing into contour loops; a finer, fainter second set crosses them.
         turb = fbm(u * f32(9), v * f32(9), 2, seed)
         x = (u * f32(0.8) + v * f32(0.6)) / f32(p) + f32(0.8) * turb
-        s1 = 1 - np.abs(np.sin(f32(np.pi) * x))
+        # Bases are clamped at 0.1 before high powers: tiny powers would be denormal floats (slow).
+        s1 = np.maximum(1 - np.abs(np.sin(f32(np.pi) * x)), f32(0.1))
         vein = s1 ** 16 + f32(0.25) * s1 ** 3
         x2 = (v * f32(0.9) - u * f32(0.4)) / f32(p * 0.37) + f32(1.3) * noise2(u * f32(25), v * f32(25), seed + 2)
-        vein2 = f32(0.45) * (1 - np.abs(np.sin(f32(np.pi) * x2))) ** 30
+        vein2 = f32(0.45) * np.maximum(1 - np.abs(np.sin(f32(np.pi) * x2)), f32(0.1)) ** 30
         mix = np.minimum(vein + vein2, f32(1)) * f32(0.85)
         tone = 1 + f32(0.05) * turb
     elif t == "rattan":
