@@ -68,3 +68,22 @@ def test_conditional_delete_412_on_a_vanished_key_is_a_completed_move(s3):
     objects = S3Objects(Intercepted(s3, delete_object=lose_race))
     res = objects.move(objects.head(BUCKET, "incoming/a.jpg"), "approved/a.jpg", {})
     assert res.outcome is MoveOutcome.MOVED and keys(s3) == ["approved/a.jpg"]
+
+
+# -- process: when a concurrent delivery of the same event moved the object between this one's
+#    HEAD and GetObjectTagging, the 404 was raised as an S3 error: the whole invocation failed
+#    and was retried for nothing. Found by the concurrent-delivery race test on SeaweedFS.
+def test_a_concurrent_delivery_moving_the_object_first_is_a_duplicate_not_a_failure(s3, classifier, config):
+    from screener.process import process_object
+
+    key, dest = "incoming/twin.jpg", "approved/twin.jpg"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=images.good_jpeg())
+
+    def the_other_delivery_wins(kwargs):
+        s3.copy_object(Bucket=BUCKET, Key=dest, CopySource={"Bucket": BUCKET, "Key": key})
+        s3.delete_object(Bucket=BUCKET, Key=key)
+
+    objects = S3Objects(Intercepted(s3, get_object_tagging=the_other_delivery_wins))
+    out = process_object(objects, classifier, config, BUCKET, key)
+    assert (out.outcome, out.destination) == (MoveOutcome.DUPLICATE, dest)
+    assert keys(s3) == [dest]

@@ -60,14 +60,26 @@ def _norm_etag(etag: str | None) -> str | None:
     return etag.strip('"') if etag else None
 
 
+def _gone(objects: S3Objects, config: Config, bucket: str, key: str) -> ObjectOutcome:
+    for dest in config.prefixes.destinations(key):
+        if objects.exists(bucket, dest):
+            return ObjectOutcome(bucket, key, MoveOutcome.DUPLICATE, dest, detail="already moved")
+    return ObjectOutcome(bucket, key, MoveOutcome.MISSING, detail="source gone, no destination")
+
+
+def _changed(objects: S3Objects, config: Config, bucket: str, key: str, detail: str) -> ObjectOutcome:
+    """The source changed or vanished after HEAD: re-uploaded (its own event screens it), or
+    moved by a concurrent delivery of the same event (a duplicate, not an error to retry)."""
+    if objects.head(bucket, key) is None:
+        return _gone(objects, config, bucket, key)
+    return ObjectOutcome(bucket, key, MoveOutcome.SUPERSEDED, detail=detail)
+
+
 def process_object(objects: S3Objects, classifier: Classifier, config: Config, bucket: str, key: str, *,
                    version_id: str | None = None, etag: str | None = None) -> ObjectOutcome:
     info = objects.head(bucket, key)  # the current version, whatever the event says
     if info is None:
-        for dest in config.prefixes.destinations(key):
-            if objects.exists(bucket, dest):
-                return ObjectOutcome(bucket, key, MoveOutcome.DUPLICATE, dest, detail="already moved")
-        return ObjectOutcome(bucket, key, MoveOutcome.MISSING, detail="source gone, no destination")
+        return _gone(objects, config, bucket, key)
     if version_id not in (None, "", "null") and info.version_id != version_id:
         return ObjectOutcome(bucket, key, MoveOutcome.SUPERSEDED,
                              detail=f"event version {version_id} is not current {info.version_id}")
@@ -84,13 +96,17 @@ def process_object(objects: S3Objects, classifier: Classifier, config: Config, b
         try:
             data = objects.read(info, limits.max_bytes)
         except SourceChanged as e:
-            return ObjectOutcome(bucket, key, MoveOutcome.SUPERSEDED, detail=str(e))
+            return _changed(objects, config, bucket, key, str(e))
         except ObjectTooLarge as e:
             result = refused(Reason.TOO_LARGE_BYTES, classifier.model_id, str(e))
         else:
             result = screen_bytes(data, classifier, config, info.content_type)
 
-    plan = plan_tags(objects.get_tags(info), result)
+    try:
+        existing_tags = objects.get_tags(info)
+    except SourceChanged as e:
+        return _changed(objects, config, bucket, key, str(e))
+    plan = plan_tags(existing_tags, result)
     extra = fit_metadata(info.metadata, plan.metadata) if plan.metadata else None
     dest = config.prefixes.destination(key, result.approved)
     moved = objects.move(info, dest, plan.tags, extra)

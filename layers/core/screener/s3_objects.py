@@ -7,7 +7,7 @@ Public API::
       .head(bucket, key, version_id=None) -> ObjectInfo | None       None when absent
       .exists(bucket, key) -> bool
       .read(info, max_bytes) -> bytes       raises SourceChanged, ObjectTooLarge
-      .get_tags(info) -> dict[str, str]
+      .get_tags(info) -> dict[str, str]   raises SourceChanged
       .put_tags(bucket, key, tags, version_id=None) -> None
       .move(info, dest_key, tags, extra_metadata=None) -> MoveResult
     ObjectInfo        what HEAD said about the screened object (etag, version, size, headers)
@@ -180,8 +180,14 @@ class S3Objects:
         return data
 
     def get_tags(self, info: ObjectInfo) -> dict[str, str]:
+        """The screened version's tags. Raises SourceChanged when it is gone."""
         kw = self._pin(info, {"Bucket": info.bucket, "Key": info.key})
-        r = self.client.get_object_tagging(**kw)
+        try:
+            r = self.client.get_object_tagging(**kw)
+        except ClientError as e:
+            if _code(e) & _ABSENT:
+                raise SourceChanged(f"{info.key}: gone since HEAD") from e
+            raise
         return {t["Key"]: t["Value"] for t in r.get("TagSet", [])}
 
     def put_tags(self, bucket: str, key: str, tags: Mapping[str, str], version_id: str | None = None) -> None:
