@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import itertools
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -90,12 +91,36 @@ class Store:
         return {t["Key"]: t["Value"] for t in self.client.get_object_tagging(Bucket=self.bucket, Key=key)["TagSet"]}
 
     def wrap(self, client: Any, **before: Callable[[dict], None]) -> Intercepted:
-        """The handler's client with S3's CopySourceIfMatch rule (on moto) and ``before`` hooks."""
+        """The handler's client with ``before`` hooks; on moto, also S3's CopySourceIfMatch rule
+        and S3's atomic requests (see _Atomic)."""
+        if self.kind == "moto":
+            client = _Atomic(client)
         if not self.enforces_copy_if_match:
-            enforce = enforce_copy_source_if_match(self.client)
+            enforce = enforce_copy_source_if_match(_Atomic(self.client))
             extra = before.pop("copy_object", None)
             before["copy_object"] = enforce if extra is None else _chain(extra, enforce)
         return Intercepted(client, **before)
+
+
+class _Atomic:
+    """moto in-process is not safe under concurrent requests on one key (a CopyObject reads a
+    value another thread's CopyObject is replacing, and fails). Each S3 request is atomic, so on
+    moto every request takes one lock: calls from threads still interleave, request by request."""
+
+    _lock = threading.RLock()
+
+    def __init__(self, client: Any):
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._client, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return target(*args, **kwargs)
+        return call
 
 
 def _chain(*hooks: Callable[[dict], None]) -> Callable[[dict], None]:
