@@ -41,10 +41,6 @@ def _photo(name: str) -> np.ndarray:
     return np.ascontiguousarray(a[..., :3].astype(np.uint8))
 
 
-PHOTOS = ("coffee", "astronaut", "rocket", "camera", "brick", "grass", "gravel", "hubble", "ihc", "coins", "moon",
-          "retina", "motorcycle")
-
-
 def make_backdrop(family: str, cam: Camera, rng: np.random.Generator, z_wall: float, focus_xy: tuple[float, float]) -> np.ndarray:
     """(H, W, 3) uint8. ``z_wall``: world z of the back wall / sweep; ``focus_xy``: pixel position
     of the product, where studio spotlights are aimed."""

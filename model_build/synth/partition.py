@@ -49,10 +49,6 @@ class Pool:
     shared: tuple[str, ...]
     shift_only: tuple[str, ...]
 
-    @property
-    def all(self) -> tuple[str, ...]:
-        return self.shared + self.shift_only
-
 
 PRODUCTS = Pool(
     shared=("sofa", "chair", "table", "lamp", "vase", "shelf", "cabinet", "bed"),

@@ -16,13 +16,11 @@ from .lighting import make_lighting, shade
 from .products import ROLES, build_product, outline
 from .scene import SceneSpec
 from .shadows import floor_shadow, self_shadow
-from .shapes import BOX, FRUSTUM, Primitive, intersect, local_origin, rot_y, surface
-from .shapes import _t_box, _t_ellipsoid, _t_frustum
+from .shapes import Primitive, intersect, intersect_local, local_origin, rot_y, surface
 from .textures import albedo, role_materials
 
 f32 = np.float32
 SMOOTH = ("lacquer", "metal", "ceramic", "marble")  # textures with little to see in a close-up
-_KERNELS = {BOX: _t_box, FRUSTUM: _t_frustum}
 
 # Linear (12-bit) -> sRGB uint8, so converting a million pixels is one table lookup.
 _SRGB_LUT = np.round(255 * np.linspace(0, 1, 4096) ** (1 / 2.2)).astype(np.uint8)
@@ -48,8 +46,7 @@ def render_scene(spec: SceneSpec, width: int | None = None, height: int | None =
     pts = outline(prims)
     cam = _camera(spec, prims, model.details, pts, W, H, rng)
 
-    lo, hi = pts.min(0), pts.max(0)
-    z_wall = float(hi[2]) + rng.uniform(0.25, 1.5)
+    z_wall = float(pts[:, 2].max()) + rng.uniform(0.25, 1.5)  # the back wall, behind the product
     px, py, pz = cam.project(pts)
     vis = pz > 0
     focus = (float(np.clip(px[vis].mean(), 0, W)), float(np.clip(py[vis].mean(), 0, H))) if vis.any() else (W / 2, H / 2)
@@ -98,8 +95,9 @@ def _camera(spec: SceneSpec, prims, details, pts: np.ndarray, W: int, H: int, rn
     if use_surface:
         field = rng.uniform(0.25, 0.6) * 2 * half[1]  # part of the part's middle dimension
     else:
-        field = rng.uniform(4.0, 8.0) * 2 * half[0]  # a few times the feature's thickness
-    field = float(np.clip(field, 0.03, 0.6))
+        field = rng.uniform(2.5, 4.5) * 2 * half[0]  # a few times the feature's thickness
+    # Never more than a third of the whole product, or a small product's "close-up" is a packshot.
+    field = float(np.clip(field, 0.03, min(0.6, size / 3)))
     rot = look_at(pos, hit)
     depth = float(np.linalg.norm(hit - pos))
     f = min(W, H) * depth / field
@@ -142,14 +140,13 @@ def _draw_product(img: np.ndarray, mask: np.ndarray, prims, mats, light, cam: Ca
         y0, y1, x0, x1 = b
         a = p.rot.T @ cam.rot  # camera-frame ray -> primitive frame
         ol = local_origin(p, pos)
-        kernel = _KERNELS.get(p.shape, _t_ellipsoid)
         xr = xn[:, x0:x1]
         band = max(1, CHUNK // (x1 - x0))
         for r0 in range(y0, y1, band):
             r1 = min(y1, r0 + band)
             yc = yn[r0:r1, :]
             dl = [f32(a[k, 0]) * xr + (f32(a[k, 1]) * yc + f32(a[k, 2])) for k in range(3)]
-            t = kernel(ol, dl, p.size)
+            t = intersect_local(p, ol, dl)
             sub_d = depth[r0 - Y0:r1 - Y0, x0 - X0:x1 - X0]
             closer = t < sub_d
             sub_d[closer] = t[closer]

@@ -108,11 +108,12 @@ def _safe(d):
 def intersect(prim: Primitive, origin: Vec3, direction: Vec3) -> np.ndarray:
     """Ray parameter of the first hit in front of the origin (t > 0); inf where the ray misses."""
     ol, dl = to_local(prim, origin, direction)
-    if prim.shape == BOX:
-        return _t_box(ol, dl, prim.size)
-    if prim.shape == FRUSTUM:
-        return _t_frustum(ol, dl, prim.size)
-    return _t_ellipsoid(ol, dl, prim.size)
+    return intersect_local(prim, ol, dl)
+
+
+def intersect_local(prim: Primitive, ol: Vec3, dl: Vec3) -> np.ndarray:
+    """``intersect`` for rays already in the primitive's frame."""
+    return _KERNELS[prim.shape](ol, dl, prim.size)
 
 
 def _t_box(o, d, half) -> np.ndarray:
@@ -163,6 +164,9 @@ def _t_ellipsoid(o, d, radii) -> np.ndarray:
     disc = b * b - 4.0 * a * c
     t = (-b - np.sqrt(np.maximum(disc, 0.0))) * (0.5 / _safe(a))
     return np.where((disc >= 0) & (t > 0), t, _INF).astype(np.float32, copy=False)
+
+
+_KERNELS = {BOX: _t_box, FRUSTUM: _t_frustum, ELLIPSOID: _t_ellipsoid}
 
 
 @dataclass(frozen=True)

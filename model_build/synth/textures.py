@@ -193,7 +193,7 @@ _FINISH = {
     "wood": ((0.002, 0.006), 0.12, 30.0, 0.0, False),
     "lacquer": ((0.002, 0.003), 0.35, 80.0, 0.0, False),
     "metal": ((0.0002, 0.0005), 0.7, 35.0, 0.0, True),
-    "marble": ((0.08, 0.2), 0.2, 60.0, 0.0, False),
+    "marble": ((0.06, 0.14), 0.2, 60.0, 0.0, False),
     "rattan": ((0.006, 0.011), 0.08, 15.0, 0.0, False),
     "concrete": ((0.002, 0.004), 0.03, 6.0, 0.0, False),
     "ceramic": ((0.01, 0.03), 0.55, 110.0, 0.0, False),
@@ -212,8 +212,9 @@ def make_material(texture: str, rng: np.random.Generator, **overrides) -> Materi
 
 def role_materials(roles_used: set[str], primary: str, trim: str, kind: str, pattern: dict,
                    rng: np.random.Generator) -> dict[str, Material]:
-    """One material per role a product uses; only ``primary`` and ``trim`` carry split-relevant
-    textures, the rest (bedding, shades, books, fringes) are fabric or lacquer in every split."""
+    """One material per role a product uses. Only ``primary`` and ``trim`` come from the spec;
+    bedding, shades, books and fringes are fabric or lacquer in every split, and cushions
+    repeat the primary upholstery or are fabric."""
     mats: dict[str, Material] = {}
     prim_over = {}
     if kind == "rug":
@@ -294,12 +295,12 @@ def albedo(m: Material, s: Surface, px: float) -> np.ndarray:
     elif t == "marble":
         # Veins run mostly one way and wander less than one spacing, so they stay lines instead of
         # closing into contour loops; a finer, fainter second set crosses them.
-        turb = fbm(u * f32(9), v * f32(9), 2, seed)
-        x = (u * f32(0.8) + v * f32(0.6)) / f32(p) + f32(0.8) * turb
+        turb = fbm(u * f32(5), v * f32(5), 2, seed)
+        x = (u * f32(0.8) + v * f32(0.6)) / f32(p) + f32(0.45) * turb
         # Bases are clamped at 0.1 before high powers: tiny powers would be denormal floats (slow).
         s1 = np.maximum(1 - np.abs(np.sin(f32(np.pi) * x)), f32(0.1))
         vein = s1 ** 16 + f32(0.25) * s1 ** 3
-        x2 = (v * f32(0.9) - u * f32(0.4)) / f32(p * 0.37) + f32(1.3) * noise2(u * f32(25), v * f32(25), seed + 2)
+        x2 = (v * f32(0.9) - u * f32(0.4)) / f32(p * 0.37) + f32(0.5) * noise2(u * f32(12), v * f32(12), seed + 2)
         vein2 = f32(0.45) * np.maximum(1 - np.abs(np.sin(f32(np.pi) * x2)), f32(0.1)) ** 30
         mix = np.minimum(vein + vein2, f32(1)) * f32(0.85)
         tone = 1 + f32(0.05) * turb

@@ -288,3 +288,13 @@ def test_bad_split_is_refused():
     with pytest.raises(ValueError):
         sample_spec(0, 0, "test")
     assert math.isfinite(sample_spec(0, -5, "train").yaw)  # any integer seed works
+
+
+def test_real_photo_backdrops_load_offline():
+    from model_build.synth.backdrops import _photo
+
+    photos = {b[len("photo_"):] for pool in BACKDROPS.values() for b in pool.shared + pool.shift_only if b.startswith("photo_")}
+    assert len(photos) >= 10
+    for name in photos:
+        a = _photo(name)
+        assert a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3 and min(a.shape[:2]) >= 300, name
