@@ -49,7 +49,7 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
-def seed_body(bucket: str, prefix: str, mode: str, run_id: str, force: bool) -> str:
+def seed_body(bucket: str, prefix: str, mode: str, run_id: str, force: bool, inventory: str | None = None) -> str:
     """The seed message, validated with the function's own parser (the allow-list is the
     function's business: here only the shape and the prefixes are checked)."""
     from screener.backfill.messages import Rules, encode, parse_message
@@ -57,7 +57,10 @@ def seed_body(bucket: str, prefix: str, mode: str, run_id: str, force: bool) -> 
 
     p = load_config(os.environ).prefixes
     rules = Rules(buckets=frozenset({bucket}), move_sources=(p.incoming,), move_destinations=(p.approved, p.review))
-    body = json.dumps({"bucket": bucket, "prefix": prefix, "mode": mode, "run_id": run_id, "force": force})
+    seed = {"bucket": bucket, "prefix": prefix, "mode": mode, "run_id": run_id, "force": force}
+    if inventory:
+        seed["inventory"] = inventory
+    body = json.dumps(seed)
     return encode(parse_message(body, rules))
 
 
@@ -223,6 +226,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--mode", choices=("tag", "move"), default="tag")
     s.add_argument("--force", action="store_true", help="re-screen objects this model version already tagged")
     s.add_argument("--run-id", default=None)
+    s.add_argument("--inventory", metavar="KEY", help="start from this S3 Inventory manifest.json (CSV, in the same bucket)")
     s.add_argument("--queue-url", default=os.environ.get("BACKFILL_QUEUE_URL"))
     s.add_argument("--local", action="store_true", help="run BackfillFunction locally behind the local SQS event source")
     local_args(s)
@@ -249,8 +253,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(run=cmd_report)
 
     d = bsub.add_parser("demo", help="backfill a few thousand generated photos on an embedded S3 + SQS")
-    d.add_argument("--objects", type=int, default=3000)
-    d.add_argument("--distinct", type=int, default=120, help="distinct photos rendered (reused under many keys)")
+    d.add_argument("--objects", type=int, default=2000)
+    d.add_argument("--distinct", type=int, default=60, help="distinct photos rendered (reused under many keys)")
     d.add_argument("--concurrency", type=int, default=2)
     d.add_argument("--model-dir", default=str(LOCAL_MODEL_DIR))
     d.add_argument("--out", default=str(ROOT / ".demo" / "backfill-report"))
@@ -278,7 +282,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
     run_id = args.run_id or new_run_id()
     try:
-        body = seed_body(args.bucket, args.prefix, args.mode, run_id, args.force)
+        body = seed_body(args.bucket, args.prefix, args.mode, run_id, args.force, args.inventory)
     except MessageError as e:
         print(f"screener backfill start: {e}", file=sys.stderr)
         return 2

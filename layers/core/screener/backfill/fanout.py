@@ -1,7 +1,8 @@
 """Listing messages: list ONE page, send its work messages, then hand the next page on.
 
 Order matters for "nothing lost, nothing forked":
-1. List the page (ListObjectsV2 with the message's ContinuationToken).
+1. List the page (ListObjectsV2 with the message's ContinuationToken, or a page of the S3
+   Inventory the seed names: inventory.py).
 2. Send every work message (SendMessageBatch, retrying entries SQS reports as failed).
 3. Claim the page with a conditional write of its marker (If-None-Match: *).
 4. Only the delivery that owns the marker sends the continuation.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ..s3_objects import S3Objects
+from .inventory import inventory_page
 from .messages import Listing, Rules, encode
 from .plan import Entry, PagePlan, batches, entries_for, plan_page
 from .report import PageMarker, page_key
@@ -65,10 +67,12 @@ def fan_out(listing: Listing, *, objects: S3Objects, sqs: Any, queue_url: str, r
             keys_per_message: int, page_size: int, message_id: str) -> FanOutResult:
     scope = listing.scope
     rules.check_bucket(scope.bucket)  # defence in depth: parse_message checked it already
-    page = objects.list_page(scope.bucket, scope.prefix, listing.token, page_size)
-    plan: PagePlan = plan_page(
-        listing, [{"Key": o.key, "Size": o.size} for o in page.objects], page.next_token, keys_per_message, rules
-    )
+    if scope.inventory is not None:
+        contents, next_token = inventory_page(objects, scope, listing.token, page_size)
+    else:
+        page = objects.list_page(scope.bucket, scope.prefix, listing.token, page_size)
+        contents, next_token = [{"Key": o.key, "Size": o.size} for o in page.objects], page.next_token
+    plan: PagePlan = plan_page(listing, contents, next_token, keys_per_message, rules)
     send_entries(sqs, queue_url, entries_for(plan))
     marker = PageMarker(plan.page, plan.listed, plan.next is None, message_id)
     key = page_key(scope.run_id, plan.page)

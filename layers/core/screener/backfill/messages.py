@@ -7,7 +7,9 @@ Wire shapes (JSON bodies on the backfill queue):
       {"bucket": "b", "prefix": "catalog/", "mode": "tag", "run_id": "2026-01-01", "force": false}
 
   ``bucket`` and ``run_id`` are required; ``prefix`` defaults to "", ``mode`` to "tag" (backfilled
-  photos are live on product pages, so moving them is opt-in) and ``force`` to false.
+  photos are live on product pages, so moving them is opt-in) and ``force`` to false. Optional
+  ``inventory``: the key of an S3 Inventory ``manifest.json`` (CSV) delivered into the same
+  bucket, read instead of listing (see inventory.py).
 - continuation (``"kind": "continuation"``): the seed's fields plus the listing ``page`` number
   and the ``token`` (ListObjectsV2 ContinuationToken) to list it from.
 - work (``"kind": "work"``): the seed's fields plus ``page``, ``chunk`` and ``objects``, a list of
@@ -82,9 +84,13 @@ class Scope:
     mode: Mode
     run_id: str
     force: bool
+    inventory: str | None = None  # key of an S3 Inventory manifest.json in the same bucket
 
     def fields(self) -> dict[str, Any]:
-        return {"bucket": self.bucket, "prefix": self.prefix, "mode": self.mode.value, "run_id": self.run_id, "force": self.force}
+        d = {"bucket": self.bucket, "prefix": self.prefix, "mode": self.mode.value, "run_id": self.run_id, "force": self.force}
+        if self.inventory is not None:
+            d["inventory"] = self.inventory
+        return d
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ class Ignored:
 
 Message = Union[Listing, Work]
 
-_SCOPE_FIELDS = {"bucket", "prefix", "mode", "run_id", "force"}
+_SCOPE_FIELDS = {"bucket", "prefix", "mode", "run_id", "force", "inventory"}
 _ALLOWED = {
     Kind.SEED: _SCOPE_FIELDS | {"kind"},
     Kind.CONTINUATION: _SCOPE_FIELDS | {"kind", "page", "token"},
@@ -172,6 +178,9 @@ def parse_scope(d: Mapping[str, Any], rules: Rules, where: str) -> Scope:
     if not _RUN_ID.match(run_id):
         raise MessageError(f"{where}: run_id {run_id!r} must match {_RUN_ID.pattern}", "run_id")
     force = _get(d, "force", bool, False, where)
+    inventory = _get(d, "inventory", str, None, where)
+    if inventory is not None and (not inventory.endswith("manifest.json") or not _key_ok(inventory)):
+        raise MessageError(f"{where}: inventory must be the key of an S3 Inventory manifest.json in the bucket", "inventory")
     if prefix and rules.is_reserved(prefix):
         raise MessageError(f"{where}: prefix {prefix!r} lies in a reserved prefix {rules.reserved_prefixes}", "prefix")
     if mode is Mode.MOVE:
@@ -187,7 +196,7 @@ def parse_scope(d: Mapping[str, Any], rules: Rules, where: str) -> Scope:
                     f"{where}: in move mode the prefix must not overlap the destinations {rules.move_destinations}, got {prefix!r}",
                     "prefix",
                 )
-    return Scope(bucket=bucket, prefix=prefix, mode=mode, run_id=run_id, force=force)
+    return Scope(bucket=bucket, prefix=prefix, mode=mode, run_id=run_id, force=force, inventory=inventory)
 
 
 def is_test_event(d: Mapping[str, Any]) -> bool:

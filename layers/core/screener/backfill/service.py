@@ -73,8 +73,11 @@ class Backfill:
             return IgnoredOutcome(msg.why)
         if isinstance(msg, Listing):
             s = self.settings
-            res = fan_out(msg, objects=self.objects, sqs=self.sqs, queue_url=s.queue_url, rules=self.rules,
-                          keys_per_message=s.keys_per_message, page_size=s.page_size, message_id=message_id)
+            try:
+                res = fan_out(msg, objects=self.objects, sqs=self.sqs, queue_url=s.queue_url, rules=self.rules,
+                              keys_per_message=s.keys_per_message, page_size=s.page_size, message_id=message_id)
+            except MessageError as e:  # e.g. an inventory manifest that names another bucket
+                return self._invalid(body, message_id, e)
             return ListingOutcome(msg.scope.run_id, res)
         assert isinstance(msg, Work)
         rows = process_work(msg, self.deps, time_left_ms, self.settings.min_remaining_ms)
