@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Re-install whenever a pin changes.
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv demo test model evaluate bench backfill-demo sam-validate sam-build sam-check clean
+.PHONY: venv demo test model evaluate bench layer-size backfill-demo sam-validate sam-build sam-check clean
 
 $(STAMP): requirements/*.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,16 @@ model: venv
 # Evaluation report (metrics.json, plots, index.html) under report/.
 evaluate: venv
 	$(BIN)/python -m model_build evaluate --out report
+
+# Speed figures (issue 6), no AWS, a few minutes: pipeline vs naive vs floor, stages, cold start,
+# peak RSS, backfill worker under S3 latency. Prints Markdown tables; JSON in .cache/bench/.
+bench: venv
+	$(BIN)/python -m bench --json .cache/bench/figures.json
+
+# The runtime layer as Lambda unpacks it, before and after the prune, smoke-tested under
+# python3.12 (needs pip's index). `make bench` then includes the figure in its targets.
+layer-size: venv
+	PYENV_VERSION=3.12.1:3.11.7 $(BIN)/python -m bench.layer
 
 # AWS SAM CLI in its own venv: its dependency pins clash with the dev tools'.
 SAM_VENV := .venv-sam

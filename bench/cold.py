@@ -1,0 +1,39 @@
+"""Cold start and peak memory, each in fresh interpreters (bench/child.py does the work)."""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+KEYS = ("imports_ms", "session_ms", "first_verdict_ms", "total_ms")
+
+
+def run_child(model_dir: Path, photo: Path, handler: bool = False) -> dict:
+    env = {**os.environ, "MODEL_DIR": str(model_dir), "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+           "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    cmd = [sys.executable, "-m", "bench.child", str(model_dir), str(photo)] + (["--handler"] if handler else [])
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    wall = (time.perf_counter() - t0) * 1000.0
+    if out.returncode != 0:
+        raise RuntimeError(f"cold-start child failed ({out.returncode}): {out.stderr[-2000:]}")
+    fig = json.loads(out.stdout.strip().splitlines()[-1])
+    fig["process_ms"] = wall  # interpreter start-up and exit included
+    return fig
+
+
+def cold_start(model_dir: Path, photo: Path, runs: int, handler: bool = False) -> dict[str, float]:
+    """Median of ``runs`` fresh processes for each figure."""
+    figs = [run_child(model_dir, photo, handler) for _ in range(runs)]
+    return {k: statistics.median(f[k] for f in figs) for k in (*KEYS, "process_ms")}
+
+
+def peak_rss(model_dir: Path, photo: Path, handler: bool = True) -> dict[str, float]:
+    """One fresh process screening one photo: RSS once the model is loaded, and the peak."""
+    f = run_child(model_dir, photo, handler)
+    return {"ready_mb": f["rss_ready_mb"], "peak_mb": f["rss_peak_mb"], "ru_maxrss_mb": f["ru_maxrss_mb"]}

@@ -1,0 +1,164 @@
+"""Bytes -> verdict on one thread: the pipeline, the naive baseline and the floor, in one run.
+
+- **pipeline**: ``screen_bytes`` exactly as the functions call it (header, rules, reduced-scale
+  decode, ``prepare``, INT8 model, policy).
+- **naive**: what a first version would do: full decode, ``convert('RGB')``, LANCZOS resize to
+  the model's input size, normalise, the fp32 network at batch 1, policy. It computes no quality
+  statistics (zeros are fed), which only flatters it.
+- **floor**: what no pipeline can beat: the JPEG decoded at the smallest DCT scale that still
+  covers the model's input (PNG has no reduced decode: full decode), then the INT8 model alone
+  on an input prepared in advance.
+- **floor at analysis scale**: the same, but decoded at the scale the manifest's
+  ``analysis_size`` asks for (the quality statistics need it). The gap between the two floors is
+  the price of the high-resolution quality check's decode; the gap between this floor and the
+  pipeline is everything else the pipeline does (resize, statistics, policy, Python).
+
+All three run in interleaved rounds on the same bytes with the same ORT thread settings (one
+thread), so machine noise hits them alike; figures are medians over rounds and the ratios are
+medians of per-round ratios.
+"""
+from __future__ import annotations
+
+import io
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from screener.classifier import Classifier
+from screener.config import Config
+from screener.decode import decode_rgb, read_header
+from screener.policy import decide
+from screener.preprocess import ModelInput, prepare
+from screener.rules import check_header
+from screener.screening import screen_bytes
+
+from .images import Photo
+
+STAGES = ("decode", "preprocess", "infer", "policy")
+
+
+@dataclass(frozen=True)
+class PipelineFigures:
+    photo: Photo
+    pipeline_ms: float
+    naive_ms: float
+    floor_ms: float
+    floor_analysis_ms: float
+    naive_ratio: float  # naive / pipeline: how many times faster the pipeline is
+    floor_ratio: float  # pipeline / floor: how close to the floor
+    floor_analysis_ratio: float  # pipeline / floor at analysis scale
+    stages_ms: dict[str, float]  # median per stage
+    verdict: str
+
+
+def _per_call_ms(fn: Callable[[], object], reps: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    return (time.perf_counter() - t0) * 1000.0 / reps
+
+
+class Naive:
+    """Full decode, convert('RGB'), LANCZOS, fp32 network; the manifest's normalisation."""
+
+    def __init__(self, fp32: Classifier, config: Config):
+        self.clf = fp32
+        spec = fp32.manifest.input
+        self.size = spec.size
+        self.mean = np.asarray(spec.mean, np.float32) * 255.0
+        self.std = np.asarray(spec.std, np.float32) * 255.0
+        n = len(spec.quality_features.names) if spec.quality_features else 0
+        self.zeros = np.zeros((1, n), np.float32)
+        self.policy = config.policy_for(fp32.manifest)
+
+    def __call__(self, data: bytes) -> str:
+        im = Image.open(io.BytesIO(data)).convert("RGB")
+        small = im.resize((self.size, self.size), Image.Resampling.LANCZOS)
+        x = ((np.asarray(small, np.float32) - self.mean) / self.std).transpose(2, 0, 1)[None]
+        scores = self.clf.predict(ModelInput(np.ascontiguousarray(x), self.zeros))
+        return decide(scores, [], self.policy).verdict.value
+
+
+class Floor:
+    """Reduced-scale decode of the file plus the INT8 model on a ready input: nothing else."""
+
+    def __init__(self, int8: Classifier, x: ModelInput, min_side: int):
+        self.clf, self.x, self.size = int8, x, min_side
+
+    def __call__(self, data: bytes) -> None:
+        im = Image.open(io.BytesIO(data))
+        if im.format == "JPEG":
+            im.draft("RGB", (self.size, self.size))
+        im.load()
+        self.clf.predict(self.x)
+
+
+def stage_times(data: bytes, clf: Classifier, config: Config) -> tuple[dict[str, float], str]:
+    """One photo through the pipeline's stages, timed one by one (header and rules count as decode)."""
+    manifest = clf.manifest
+    policy = config.policy_for(manifest)
+    t0 = time.perf_counter()
+    im, header = read_header(data)
+    rules = check_header(header, config.limits)
+    rgb = decode_rgb(im, manifest.input.analysis_size)
+    t1 = time.perf_counter()
+    x = prepare(rgb, header, manifest.input)
+    t2 = time.perf_counter()
+    scores = clf.predict(x)
+    t3 = time.perf_counter()
+    decision = decide(scores, rules.reasons, policy)
+    t4 = time.perf_counter()
+    ms = [(b - a) * 1000.0 for a, b in ((t0, t1), (t1, t2), (t2, t3), (t3, t4))]
+    return dict(zip(STAGES, ms)), decision.verdict.value
+
+
+def measure(photo: Photo, int8: Classifier, fp32: Classifier, config: Config, rounds: int, reps: int) -> PipelineFigures:
+    data = photo.data
+    im, header = read_header(data)
+    ready = prepare(decode_rgb(im, int8.manifest.input.analysis_size), header, int8.manifest.input)
+    spec = int8.manifest.input
+    naive = Naive(fp32, config)
+    floor, floor_a = Floor(int8, ready, spec.size), Floor(int8, ready, spec.analysis_size)
+    variants = {"p": lambda: screen_bytes(data, int8, config), "n": lambda: naive(data),
+                "f": lambda: floor(data), "a": lambda: floor_a(data)}
+    for fn in variants.values():
+        fn()  # warm: first-run allocations and ORT's lazy initialisation are not throughput
+    got: dict[str, list[float]] = {k: [] for k in variants}
+    stages: dict[str, list[float]] = {s: [] for s in STAGES}
+    verdict = ""
+    for r in range(rounds):
+        # Rotate the order each round so no variant always runs first after a context switch.
+        order = list(variants)
+        order = order[r % len(order):] + order[: r % len(order)]
+        for k in order:
+            got[k].append(_per_call_ms(variants[k], reps))
+        for _ in range(reps):
+            st, verdict = stage_times(data, int8, config)
+            for k, v in st.items():
+                stages[k].append(v)
+    med = statistics.median
+    ratio = lambda a, b: med(x / y for x, y in zip(got[a], got[b]))  # noqa: E731 - per-round ratios
+    return PipelineFigures(
+        photo=photo, pipeline_ms=med(got["p"]), naive_ms=med(got["n"]), floor_ms=med(got["f"]),
+        floor_analysis_ms=med(got["a"]), naive_ratio=ratio("n", "p"), floor_ratio=ratio("p", "f"),
+        floor_analysis_ratio=ratio("p", "a"), stages_ms={k: med(v) for k, v in stages.items()}, verdict=verdict,
+    )
+
+
+def decode_scales(photo: Photo, rounds: int, reps: int) -> dict[str, float]:
+    """Median ms to decode the JPEG alone at each DCT scale (interleaved rounds)."""
+    def decode(scale: int) -> None:
+        im = Image.open(io.BytesIO(photo.data))
+        if scale > 1:
+            im.draft("RGB", (im.width // scale, im.height // scale))
+        im.load()
+
+    times: dict[str, list[float]] = {f"1/{s}": [] for s in (8, 4, 2, 1)}
+    for _ in range(rounds):
+        for s in (8, 4, 2, 1):
+            times[f"1/{s}"].append(_per_call_ms(lambda: decode(s), reps))
+    return {k: statistics.median(v) for k, v in times.items()}

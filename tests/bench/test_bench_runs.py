@@ -1,0 +1,49 @@
+"""`make bench` runs and prints every figure. Not a timed test: it runs the real harness in its
+tiny mode (small photos, the fixture model, two rounds) and checks the output's shape only."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SECTIONS = ("## Pipeline, bytes -> verdict", "## Against the floor", "## Per stage", "## JPEG decode alone by DCT scale",
+            "## Cold start", "## Peak RSS", "## Backfill worker", "## Targets")
+ROWS = ("jpeg-384", "jpeg-512", "png-320", "core (numpy, Pillow, onnxruntime, screener)",
+        "upload handler module", "30 ms per GET", "30 ms per call", "pipeline vs naive", "pipeline / floor",
+        "cold start to first verdict", "peak RSS", "backfill, 30 ms GET latency vs none", "runtime layers together")
+
+
+def _numbers(obj) -> list[float]:
+    if isinstance(obj, dict):
+        return [x for v in obj.values() for x in _numbers(v)]
+    if isinstance(obj, list):
+        return [x for v in obj for x in _numbers(v)]
+    return [float(obj)] if isinstance(obj, (int, float)) and not isinstance(obj, bool) else []
+
+
+@pytest.mark.slow
+def test_tiny_bench_prints_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    run = subprocess.run([sys.executable, "-m", "bench", "--tiny", "--json", str(out)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    text = run.stdout
+    for heading in SECTIONS + ROWS:
+        assert heading in text, f"missing {heading!r} in:\n{text}"
+    figs = json.loads(out.read_text())
+    assert {"pipeline", "decode_scales", "cold_start", "rss", "worker"} <= set(figs)
+    assert [p["photo"] for p in figs["pipeline"]] == ["jpeg-384", "jpeg-512", "png-320"]
+    for p in figs["pipeline"]:
+        assert set(p["stages_ms"]) == {"decode", "preprocess", "infer", "policy"}
+        assert p["verdict"] in ("approved", "review")
+    for path in ("core", "handler"):
+        assert set(figs["cold_start"][path]) >= {"imports_ms", "session_ms", "first_verdict_ms", "total_ms"}
+    assert set(figs["rss"]) == {"jpeg-384", "jpeg-512", "png-320"}
+    timing = _numbers({k: figs[k] for k in ("pipeline", "decode_scales", "cold_start", "rss", "worker")})
+    assert timing and all(math.isfinite(x) and x >= 0 for x in timing)
