@@ -168,7 +168,7 @@ def _colour(texture: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
         base = _hsv(rng.uniform(0.07, 0.13), rng.uniform(0.05, 0.25), rng.uniform(0.72, 0.93))
         return base, base * 0.75
     if texture == "velvet":  # rich, saturated
-        base = _hsv(rng.random(), rng.uniform(0.45, 0.85), rng.uniform(0.3, 0.7))
+        base = _hsv(rng.random(), rng.uniform(0.35, 0.7), rng.uniform(0.25, 0.6))
         return base, base * 0.6
     if texture == "ceramic":
         if rng.random() < 0.3:
@@ -201,6 +201,11 @@ _FINISH = {
 }
 
 
+# Amplitude of unresolved texture at the pixel scale, by texture.
+_GRAIN = {"fabric": 0.06, "velvet": 0.025, "boucle": 0.07, "wood": 0.03, "lacquer": 0.006, "metal": 0.03,
+          "marble": 0.012, "rattan": 0.05, "concrete": 0.06, "ceramic": 0.006, "leather": 0.035}
+
+
 def make_material(texture: str, rng: np.random.Generator, **overrides) -> Material:
     base, alt = _colour(texture, rng)
     (lo, hi), spec, shin, sheen, metallic = _FINISH[texture]
@@ -227,9 +232,12 @@ def role_materials(roles_used: set[str], primary: str, trim: str, kind: str, pat
             mats["accent"] = make_material("fabric", rng, base=a, alt=a * 0.85)
         else:
             mats["accent"] = make_material(primary if primary in UPHOLSTERY else "fabric", rng)
-    if "shade" in roles_used:
-        a = _hsv(rng.uniform(0.08, 0.14), rng.uniform(0.02, 0.2), rng.uniform(0.82, 0.95))
-        mats["shade"] = make_material("fabric", rng, base=a, alt=a * 0.9, emission=float(rng.uniform(0.15, 0.45)))
+    if "shade" in roles_used:  # linen neutrals mostly; glowing a little, not enough to vanish on white
+        if rng.random() < 0.6:
+            a = _hsv(rng.uniform(0.08, 0.14), rng.uniform(0.05, 0.25), rng.uniform(0.62, 0.86))
+        else:
+            a = _hsv(rng.random(), rng.uniform(0.2, 0.7), rng.uniform(0.15, 0.7))
+        mats["shade"] = make_material("fabric", rng, base=a, alt=a * 0.9, emission=float(rng.uniform(0.05, 0.2)))
     if "inner" in roles_used:
         m = mats["primary"]
         mats["inner"] = make_material(m.texture, rng, base=m.base * 0.55, alt=m.alt * 0.55)
@@ -329,6 +337,12 @@ def albedo(m: Material, s: Surface, px: float) -> np.ndarray:
         tone = 1 + k * f32(0.45) * (h - f32(0.73)) + f32(0.06) * noise2(u * f32(15), v * f32(15), seed)
     else:
         raise ValueError(f"unknown texture {t!r}")
+    grain = _GRAIN[t] * (1 - float(visible(p, px)))
+    if grain > 0.002:
+        # The weave or grain that is too fine to resolve still speckles real photos at the pixel
+        # scale; without it a clean render of a smooth material would carry no fine detail for
+        # blur to remove.
+        tone = tone * (1 + f32(grain) * noise2(u / f32(2.5 * px), v / f32(2.5 * px), seed + 99))
     tone = np.maximum(tone, f32(0.05))
     if mix is None:
         col = [tone * base[c] for c in range(3)]
