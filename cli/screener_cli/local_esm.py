@@ -17,7 +17,10 @@ It does what the managed poller does, so a handler runs locally exactly as it wi
   the limit; the emulator then moves it itself (send to the DLQ, then delete), so the
   behaviour is the same on any endpoint.
 - **Concurrency.** ``concurrency`` pollers invoke the handler in parallel, like Lambda's
-  concurrent executions (bounded by reserved concurrency or the ESM's MaximumConcurrency).
+  concurrent executions (bounded by reserved concurrency or the ESM's MaximumConcurrency). They
+  are threads sharing one module, which Lambda never does: a handler with per-invocation module
+  state (a powertools BatchProcessor) needs one process per execution environment instead, which
+  is what ``screener backfill --concurrency`` runs (esm_runner.py).
 """
 from __future__ import annotations
 
