@@ -25,7 +25,7 @@ from screener.config import load_config
 from screener.manifest import load_manifest
 
 from . import cold, pipeline, worker_io
-from .images import Photo, photo
+from .images import Photo, photo, worst_case
 from .models import resolve
 from .table import table
 
@@ -75,23 +75,24 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- pipeline, naive, floor, stages
     figs = [pipeline.measure(p, int8, fp32, config, rounds, reps) for p in photos]
-    print("## Pipeline, bytes -> verdict, one thread\n")
+    print("## Pipeline, bytes -> verdict, one thread (thread CPU ms per photo; wall ms for context)\n")
     print(table(
-        ["photo", "MB", "pipeline ms", "photos/s", "naive ms", "naive / pipeline", "verdict"],
-        [[f.photo.name, f.photo.mb, f.pipeline_ms, 1000.0 / f.pipeline_ms, f.naive_ms, f"{f.naive_ratio:.1f}x", f.verdict]
-         for f in figs]))
-    print("\n## Against the floor (reduced-scale decode + INT8 model alone)\n")
+        ["photo", "MB", "pipeline ms", "photos/s", "naive ms", "naive / pipeline", "wall: pipeline ms", "wall: naive ms",
+         "wall: naive / pipeline", "verdict"],
+        [[f.photo.name, f.photo.mb, f.pipeline_ms, 1000.0 / f.pipeline_ms, f.naive_ms, f"{f.naive_ratio:.1f}x",
+          f.wall_ms["pipeline"], f.wall_ms["naive"], f"{f.naive_ratio_wall:.1f}x", f.verdict] for f in figs]))
+    print("\n## Against the floor: reduced-scale decode + INT8 model alone (thread CPU ms)\n")
     print(table(
         ["photo", "floor ms (decode >= model input)", "pipeline / floor", "floor ms (decode >= analysis size)",
          "pipeline / that floor"],
         [[f.photo.name, f.floor_ms, f"{f.floor_ratio:.2f}x", f.floor_analysis_ms, f"{f.floor_analysis_ratio:.2f}x"]
          for f in figs]))
-    print("\n## Per stage, median ms (decode includes the header and rule checks)\n")
+    print("\n## Per stage, thread CPU ms (decode includes the header and rule checks)\n")
     print(table(["photo", *pipeline.STAGES, "sum"],
                 [[f.photo.name, *(f.stages_ms[s] for s in pipeline.STAGES), sum(f.stages_ms.values())] for f in figs]))
     big_jpeg = [p for p in photos if p.fmt == "JPEG"][-1]
     scales = pipeline.decode_scales(big_jpeg, rounds, reps)
-    print(f"\n## JPEG decode alone by DCT scale, {big_jpeg.name}, median ms\n")
+    print(f"\n## JPEG decode alone by DCT scale, {big_jpeg.name}, thread CPU ms\n")
     print(table(list(scales), [list(scales.values())]))
     out["decode_scales"] = scales
     out["pipeline"] = [{**{k: v for k, v in asdict(f).items() if k != "photo"}, "photo": f.photo.name,
@@ -106,21 +107,28 @@ def main(argv: list[str] | None = None) -> int:
     core = cold.cold_start(models.model_dir, files[big_jpeg.name], cold_runs)
     handler = cold.cold_start(models.model_dir, files[big_jpeg.name], cold_runs, handler=True)
     print(f"\n## Cold start, fresh process, median of {cold_runs} (first verdict on {big_jpeg.name})\n")
-    print(table(["path", "imports ms", "session ms", "first verdict ms", "to first verdict ms", "process ms (with interpreter)"],
-                [[name, c["imports_ms"], c["session_ms"], c["first_verdict_ms"], c["total_ms"], c["process_ms"]]
+    print(table(["path", "imports ms", "session ms", "first verdict ms", "to first verdict ms", "CPU ms to first verdict",
+                 "process ms (with interpreter)"],
+                [[name, c["imports_ms"], c["session_ms"], c["first_verdict_ms"], c["total_ms"], c["cpu_ms"], c["process_ms"]]
                  for name, c in (("core (numpy, Pillow, onnxruntime, screener)", core),
                                  ("upload handler module (+ powertools, boto3)", handler))]))
     out["cold_start"] = {"core": core, "handler": handler}
     rss = {p.name: cold.peak_rss(models.model_dir, files[p.name]) for p in photos}
+    if not a.tiny:  # the costliest photo the default rules still decode: sizes memory and timeout
+        worst = worst_case()
+        path = Path(tmp.name) / f"{worst.name}.png"
+        path.write_bytes(worst.data)
+        rss[f"{worst.name} ({worst.mb:.0f} MB, pixel cap)"] = cold.peak_rss(models.model_dir, path)
     print("\n## Peak RSS (VmHWM), fresh process per photo: upload handler module, model loaded, one photo screened\n")
-    print(table(["photo", "after model load MB", "peak MB"], [[n, r["ready_mb"], r["peak_mb"]] for n, r in rss.items()]))
+    print(table(["photo", "after model load MB", "peak MB", "screen ms (first call)"],
+                [[n, r["ready_mb"], r["peak_mb"], r["screen_ms"]] for n, r in rss.items()]))
     out["rss"] = rss
 
     # -- backfill worker
     jpegs = [p.data for p in photos if p.fmt == "JPEG"]
-    w = worker_io.measure(jpegs, 4 if a.tiny else 24, int8, config, max(1, rounds // 2))
-    print(f"\n## Backfill worker, tag mode, {w.objects} JPEGs ({', '.join(p.name for p in photos if p.fmt == 'JPEG')}), "
-          f"prefetch {w.prefetch}, {w.io_threads} I/O threads\n")
+    w = worker_io.measure(jpegs, int8, config, rounds=2 if a.tiny else 9, n_objects=4 if a.tiny else None)
+    print(f"\n## Backfill worker, tag mode: work messages of {w.objects} JPEGs ({', '.join(p.name for p in photos if p.fmt == 'JPEG')}), "
+          f"prefetch {w.prefetch}, {w.io_threads} I/O threads; wall clock, median of {w.rounds} rounds\n")
     print(table(["injected S3 latency", "objects/s", "vs no latency"],
                 [["none", w.no_latency_per_s, "1.00"], ["30 ms per GET", w.get_latency_per_s, f"{w.ratio:.2f}"],
                  ["30 ms per call (HEAD, tags, GET, PUT tags)", w.all_latency_per_s, f"{w.all_ratio:.2f}"]]))
@@ -140,8 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         ["pipeline vs naive, " + big.photo.name, ">= 5x", f"{big.naive_ratio:.1f}x", big.naive_ratio >= TARGETS["naive_ratio"]],
         *[["pipeline / floor, " + f.photo.name, "<= 1.25x", f"{f.floor_ratio:.2f}x (analysis-scale floor: {f.floor_analysis_ratio:.2f}x)",
            f.floor_ratio <= TARGETS["floor_ratio"]] for f in figs],
-        ["cold start to first verdict (core)", "<= 300 ms", f"{core['total_ms']:.0f} ms", core["total_ms"] <= TARGETS["cold_ms"]],
-        ["cold start to first verdict (handler)", "<= 300 ms", f"{handler['total_ms']:.0f} ms", handler["total_ms"] <= TARGETS["cold_ms"]],
+        *[[f"cold start to first verdict ({name})", "<= 300 ms", f"{c['total_ms']:.0f} ms wall, {c['cpu_ms']:.0f} ms CPU",
+           c["total_ms"] <= TARGETS["cold_ms"]] for name, c in (("core", core), ("handler", handler))],
         ["peak RSS, one " + big_jpeg.name, "<= 200 MB", f"{rss[big_jpeg.name]['peak_mb']:.0f} MB", rss[big_jpeg.name]["peak_mb"] <= TARGETS["rss_mb"]],
         ["backfill, 30 ms GET latency vs none", ">= 0.80", f"{w.ratio:.2f}", w.ratio >= TARGETS["worker_ratio"]],
         ["runtime layers together, unzipped", "<= 200 MB",

@@ -2,7 +2,8 @@
 
     python -m bench.child MODEL_DIR PHOTO [--handler]
 
-Prints one JSON line. Only the standard library is imported before the clock starts, so the
+Prints one JSON line: wall ms per step, and the process's CPU ms from the first import to the
+verdict (what an unshared vCPU would take, I/O waits aside). Only the standard library is imported before the clock starts, so the
 import figure is the screener's own. Plain mode imports the core (numpy, Pillow, onnxruntime,
 screener) and builds the classifier as the functions do; ``--handler`` imports the upload
 function's module instead (adding powertools and boto3) and builds its dependencies, as Lambda's
@@ -42,7 +43,7 @@ def main(argv: list[str]) -> None:
     os.environ["MODEL_DIR"] = model_dir
     with open(photo, "rb") as f:
         data = f.read()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if handler:
         sys.path.insert(0, os.path.join(os.getcwd(), "functions", "upload"))
         import app  # noqa: PLC0415 - the import is what is being timed
@@ -64,7 +65,9 @@ def main(argv: list[str]) -> None:
     rss_ready = _rss_mb()
     result = screen_bytes(data, clf, config)
     t3 = time.perf_counter()
+    cpu = time.process_time() - c0
     print(json.dumps({
+        "cpu_ms": cpu * 1000.0,
         "imports_ms": (t1 - t0) * 1000.0,
         "session_ms": (t2 - t1) * 1000.0,
         "first_verdict_ms": (t3 - t2) * 1000.0,

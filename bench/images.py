@@ -112,3 +112,18 @@ def photo(fmt: str, side: int, index: int = 0, cache: Path | None = CACHE, proce
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return Photo(name, fmt, side, index, data)
+
+
+def worst_case(cache: Path | None = CACHE, side: int = 7744) -> Photo:
+    """The costliest photo the default rules still decode: ~60 MP (the pixel cap) as PNG, which
+    has no reduced-scale decode, under the 20 MiB byte cap. A smooth upscaled render, since
+    noise at this size would not fit the byte cap. Sizes Lambda's memory and timeout."""
+    path = None if cache is None else cache / f"png-{side}-worstcase.png"
+    if path is not None and path.exists():
+        return Photo(f"png-{side}", "PNG", side, 0, path.read_bytes())
+    small = Image.fromarray(render(side // 8, 0), "RGB")
+    data = encode(np.asarray(small.resize((side, side), Image.Resampling.BILINEAR)), "PNG")
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return Photo(f"png-{side}", "PNG", side, 0, data)

@@ -77,16 +77,21 @@ class WorkerFigures:
     all_ratio: float
     prefetch: int
     io_threads: int
+    rounds: int
 
 
-def measure(photos: list[bytes], n_objects: int, clf: Classifier, config: Config, rounds: int,
+def measure(photos: list[bytes], clf: Classifier, config: Config, rounds: int, n_objects: int | None = None,
             latency_s: float = 0.030) -> WorkerFigures:
+    """Objects/s through ``process_work`` for one work message of ``n_objects`` (default: the
+    function's keys per message), with no latency, 30 ms per GET, and 30 ms per S3 call; the
+    variants interleave round by round, since the figure is wall-clock by nature."""
     from screener.backfill.messages import Mode, Rules, Scope, Work, WorkItem
     from screener.backfill.settings import BackfillSettings
     from screener.backfill.worker import WorkerDeps, process_work
     from screener.s3_objects import S3Objects
 
     settings = BackfillSettings(buckets=frozenset({BUCKET}), queue_url="unused")  # the defaults the function uses
+    n_objects = n_objects or settings.keys_per_message
     objects = {f"catalog/{i:05d}.jpg": photos[i % len(photos)] for i in range(n_objects)}
     store = MemoryS3(objects)
     # force: every round re-screens everything instead of skipping what the last round tagged.
@@ -118,5 +123,5 @@ def measure(photos: list[bytes], n_objects: int, clf: Classifier, config: Config
         no_latency_per_s=med(rates["none"]), get_latency_per_s=med(rates["get"]), all_latency_per_s=med(rates["all"]),
         ratio=med(g / n for g, n in zip(rates["get"], rates["none"])),
         all_ratio=med(a / n for a, n in zip(rates["all"], rates["none"])),
-        prefetch=settings.prefetch, io_threads=settings.io_threads,
+        prefetch=settings.prefetch, io_threads=settings.io_threads, rounds=rounds,
     )
