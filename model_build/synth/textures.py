@@ -16,6 +16,7 @@ import numpy as np
 from .products import UPHOLSTERY
 from .shapes import Surface
 
+f32 = np.float32
 _LAT = 256  # lattice noise table side
 _LINE = 4096  # 1D noise table length
 
@@ -63,6 +64,36 @@ def _pebbles() -> np.ndarray:
 def _tile(tile: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Nearest-texel lookup in a tileable 128 x 128 tile (texels are at most a few pixels)."""
     return tile[(y.astype(np.int32) & 127), (x.astype(np.int32) & 127)]
+
+
+_GRAIN_TILE = 512
+_GRAIN_OVERSAMPLE = 8  # tile texels per noise lattice cell
+
+
+@lru_cache(maxsize=1)
+def _grain_tile() -> np.ndarray:
+    """noise2 pre-rendered into a tileable 512 x 512 table, 8 texels per lattice cell (64 cells)."""
+    n, k = _GRAIN_TILE, _GRAIN_OVERSAMPLE
+    cells = n // k
+    rng = np.random.default_rng(20240614)
+    lat = rng.uniform(-1, 1, (cells, cells)).astype(np.float32)
+    f = (np.arange(n, dtype=np.float32) + 0.5) / k
+    i0 = np.floor(f).astype(int)
+    t = f - i0
+    s = t * t * (3 - 2 * t)
+    i0, i1 = i0 % cells, (i0 + 1) % cells
+    rows = lat[i0] + (lat[i1] - lat[i0]) * s[:, None]  # interpolate along y
+    return np.ascontiguousarray(rows[:, i0] + (rows[:, i1] - rows[:, i0]) * s[None, :])
+
+
+def _grain(x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    """Value noise like noise2, by one nearest-texel lookup: only for noise whose lattice cell is
+    a few pixels, where a texel is a fraction of a pixel and interpolation would not show."""
+    tile = _grain_tile().ravel()
+    m = _GRAIN_TILE - 1
+    ix = (x * f32(_GRAIN_OVERSAMPLE) + f32(seed % 509)).astype(np.int32) & m
+    iy = (y * f32(_GRAIN_OVERSAMPLE) + f32(seed % 503)).astype(np.int32) & m
+    return tile[iy * _GRAIN_TILE + ix]
 
 
 def noise2(u: np.ndarray, v: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -256,7 +287,6 @@ def albedo(m: Material, s: Surface, px: float) -> np.ndarray:
     u, v, seed = s.u, s.v, m.seed
     p = m.scale
     base, alt = m.base.astype(np.float32), m.alt.astype(np.float32)
-    f32 = np.float32
     t = m.texture
     mix = None  # weight of alt colour, (N,)
     if t == "fabric":
@@ -342,7 +372,7 @@ def albedo(m: Material, s: Surface, px: float) -> np.ndarray:
         # The weave or grain that is too fine to resolve still speckles real photos at the pixel
         # scale; without it a clean render of a smooth material would carry no fine detail for
         # blur to remove.
-        tone = tone * (1 + f32(grain) * noise2(u / f32(2.5 * px), v / f32(2.5 * px), seed + 99))
+        tone = tone * (1 + f32(grain) * _grain(u / f32(2.5 * px), v / f32(2.5 * px), seed))
     tone = np.maximum(tone, f32(0.05))
     if mix is None:
         col = [tone * base[c] for c in range(3)]
@@ -355,7 +385,6 @@ def albedo(m: Material, s: Surface, px: float) -> np.ndarray:
 
 def _pattern(m: Material, s: Surface, col: list[np.ndarray], tone: np.ndarray) -> list[np.ndarray]:
     """Designs laid over the material: book spines, a rug's border and medallion, a hide."""
-    f32 = np.float32
     if m.pattern == "books":
         # Spines along the row: each book its own colour, with a dark gap between books.
         x = s.u / f32(0.026) + f32(0.7) * line_noise(s.u * f32(9), m.seed)
