@@ -122,7 +122,8 @@ def _soft_step(x: np.ndarray, edge_px: float) -> np.ndarray:
 
 
 def _pattern(family: str, W: int, H: int, rng: np.random.Generator) -> np.ndarray:
-    c1, c2 = _bold_colour(rng), _bold_colour(rng) if rng.random() < 0.7 else _hsv_u8(0, 0, rng.uniform(0.9, 1.0))
+    c1 = _bold_colour(rng)
+    c2 = _bold_colour(rng) if rng.random() < 0.7 else _hsv_u8(0, 0, rng.uniform(0.9, 1.0))  # or on white
     ys = np.arange(H, dtype=np.float32)[:, None]
     xs = np.arange(W, dtype=np.float32)[None, :]
     if family == "solid":
@@ -140,12 +141,12 @@ def _pattern(family: str, W: int, H: int, rng: np.random.Generator) -> np.ndarra
     if family == "stripes":
         period = rng.uniform(0.03, 0.12) * max(W, H)
         orient = rng.choice(["v", "h", "d"])
-        coord = xs + ys * f32(0) if orient == "v" else (ys + xs * f32(0) if orient == "h" else (xs + ys) * f32(0.7071))
+        coord = xs if orient == "v" else (ys if orient == "h" else (xs + ys) * f32(0.7071))
         duty = rng.uniform(0.3, 0.6)
         ph = np.mod(coord / f32(period), 1)
         d = (np.minimum(ph, 1 - ph) - f32(duty / 2)) * f32(period)  # signed distance to a stripe edge
-        w = _soft_step(d, 1.0)[..., None]
-        return _to_u8(c1 + (c2 - c1) * w)
+        out = _to_u8(c1 + (c2 - c1) * _soft_step(d, 1.0)[..., None])
+        return np.ascontiguousarray(np.broadcast_to(out, (H, W, 3)))  # v/h stripes: one row/column
     if family == "checks":
         cell = rng.uniform(0.03, 0.1) * max(W, H)
         ax = np.mod(xs / f32(cell), 2) - f32(1)

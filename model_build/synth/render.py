@@ -148,9 +148,8 @@ def _draw_product(img: np.ndarray, mask: np.ndarray, prims, mats, light, cam: Ca
             dl = [f32(a[k, 0]) * xr + (f32(a[k, 1]) * yc + f32(a[k, 2])) for k in range(3)]
             t = intersect_local(p, ol, dl)
             sub_d = depth[r0 - Y0:r1 - Y0, x0 - X0:x1 - X0]
-            closer = t < sub_d
-            sub_d[closer] = t[closer]
-            ids[r0 - Y0:r1 - Y0, x0 - X0:x1 - X0][closer] = i
+            np.copyto(ids[r0 - Y0:r1 - Y0, x0 - X0:x1 - X0], i, where=t < sub_d)
+            np.minimum(sub_d, t, out=sub_d)
     on = ids >= 0
     if not on.any():
         return
