@@ -254,7 +254,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     d = bsub.add_parser("demo", help="backfill a few thousand generated photos on an embedded S3 + SQS")
     d.add_argument("--objects", type=int, default=2000)
-    d.add_argument("--distinct", type=int, default=60, help="distinct photos rendered (reused under many keys)")
+    d.add_argument("--distinct", type=int, default=40, help="distinct photos rendered (reused under many keys)")
     d.add_argument("--concurrency", type=int, default=2)
     d.add_argument("--model-dir", default=str(LOCAL_MODEL_DIR))
     d.add_argument("--out", default=str(ROOT / ".demo" / "backfill-report"))

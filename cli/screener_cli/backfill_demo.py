@@ -91,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"uploaded {len(objects)} objects ({size_mb:.0f} MB) under {PREFIX} in {time.perf_counter() - t0:.1f} s")
 
         run_id = new_run_id()
-        local = LocalFunction(model_dir=model_dir, concurrency=args.concurrency, visibility_timeout=30,
-                              log=ROOT / ".demo" / "backfill.log")
+        # The template's visibility timeout (6x the function timeout): a shorter one would let a
+        # batch still running on this loaded machine reappear and be processed twice.
+        local = LocalFunction(model_dir=model_dir, concurrency=args.concurrency, log=ROOT / ".demo" / "backfill.log")
         local.log.parent.mkdir(parents=True, exist_ok=True)
         local.log.write_text("")
         sqs = boto3.client("sqs")
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         n_dead = int(dead["Attributes"]["ApproximateNumberOfMessages"])
         print(f"\nreport: {os.path.relpath(out)}/index.html (+ report.csv, summary.json); DLQ holds {n_dead} message(s)")
         ok = p.finished and p.done == len(objects) and n_dead == 0
-        print("OK: every object screened and tagged exactly once" if ok else "FAILED: see above")
+        print(f"OK: all {len(objects)} objects screened and tagged, none in the DLQ" if ok else "FAILED: see above")
         return 0 if ok else 1
     finally:
         server.stop()
