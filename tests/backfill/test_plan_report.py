@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from screener.backfill.messages import MAX_BODY_BYTES, Listing, Mode, Rules, Scope, encode, parse_message
+from screener.backfill.messages import MAX_BODY_BYTES, Listing, Mode, Rules, Scope, parse_message
 from screener.backfill.plan import Entry, batches, entries_for, plan_page
 from screener.backfill.report import (
     ObjectResult,

@@ -13,7 +13,7 @@ import screener.backfill.worker as worker
 from screener.backfill.fanout import SendFailed, send_entries
 from screener.backfill.messages import Mode, Rules, Scope, Work, WorkItem
 from screener.backfill.plan import Entry
-from screener.backfill.report import Status, aggregate
+from screener.backfill.report import Status
 from screener.backfill.runs import RunReader
 from screener_cli.local_esm import EsmSettings, LocalEventSourceMapping
 
