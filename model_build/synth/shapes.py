@@ -88,6 +88,7 @@ def local_origin(prim: Primitive, origin) -> list[float]:
 
 
 def _combine(row: np.ndarray, v: Vec3):
+    """row . v, skipping zero coefficients so an axis-aligned frame keeps scalars scalar."""
     acc = None
     for j in range(3):
         c = float(row[j])
