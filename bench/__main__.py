@@ -36,8 +36,8 @@ TARGETS = {"naive_ratio": 5.0, "floor_ratio": 1.25, "cold_ms": 300.0, "rss_mb": 
 def _args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--tiny", action="store_true", help="small photos and the test fixture's model (harness check)")
-    ap.add_argument("--rounds", type=int, default=None, help="rounds per figure (default 7; tiny 2)")
-    ap.add_argument("--reps", type=int, default=None, help="calls per round (default 3; tiny 1)")
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds per figure (default 15; tiny 2)")
+    ap.add_argument("--reps", type=int, default=None, help="calls per variant per round (default 1: the finest interleave)")
     ap.add_argument("--cold-runs", type=int, default=None, help="fresh processes for cold start (default 5)")
     ap.add_argument("--model-dir", type=Path, default=None, help="manifest.json + INT8 model.onnx (default layers/model)")
     ap.add_argument("--fp32", type=Path, default=None, help="fp32 ONNX for the naive baseline")
@@ -54,8 +54,8 @@ def photo_set(tiny: bool) -> list[Photo]:
 
 def main(argv: list[str] | None = None) -> int:
     a = _args(argv)
-    rounds = a.rounds or (2 if a.tiny else 7)
-    reps = a.reps or (1 if a.tiny else 3)
+    rounds = a.rounds or (2 if a.tiny else 15)
+    reps = a.reps or 1
     cold_runs = a.cold_runs or (2 if a.tiny else 5)
     started = time.perf_counter()
     load0 = os.getloadavg()[0]
