@@ -1,4 +1,5 @@
-"""Cold start and peak memory, each in fresh interpreters (bench/child.py does the work)."""
+"""Cold start and peak memory, each in fresh interpreters (bench/child.py does the work), with
+the upload function's environment from template.yaml."""
 from __future__ import annotations
 
 import json
@@ -12,10 +13,18 @@ from pathlib import Path
 KEYS = ("imports_ms", "session_ms", "first_verdict_ms", "total_ms", "cpu_ms")
 
 
+def function_env(function: str = "UploadFunction") -> dict[str, str]:
+    """The environment template.yaml gives the function (thread counts included), as deployed."""
+    from screener_cli.template import load_template, resolve_function
+
+    return resolve_function(load_template("template.yaml"), function).environment
+
+
 def run_child(model_dir: Path, photo: Path, handler: bool = False) -> dict:
-    env = {**os.environ, "MODEL_DIR": str(model_dir), "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-           "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
-           "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, **function_env(), "MODEL_DIR": str(model_dir),
+           "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+           # No X-Ray daemon here; the SDK is imported all the same, which is what costs.
+           "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING", "PYTHONDONTWRITEBYTECODE": "1"}
     cmd = [sys.executable, "-m", "bench.child", str(model_dir), str(photo)] + (["--handler"] if handler else [])
     t0 = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
