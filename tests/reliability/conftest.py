@@ -182,6 +182,10 @@ def store(request, handler_env):
     server = request.getfixturevalue("seaweedfs")
     for k, v in CREDENTIALS.items():
         handler_env.setenv(k, v)
+    # The handler's client comes from boto3's default session: a fresh one reads these
+    # credentials (SeaweedFS refuses others) instead of those a moto test left cached.
+    import boto3
+    handler_env.setattr(boto3, "DEFAULT_SESSION", None)
     handler_env.setenv("AWS_ENDPOINT_URL", server.endpoint)  # as `screener invoke` would point it
     bucket = f"rel-{uuid.uuid4().hex[:12]}"  # one bucket per test on the shared server
     server.create_bucket(bucket)
