@@ -25,7 +25,7 @@ from screener.config import load_config
 from screener.manifest import load_manifest
 
 from . import cold, pipeline, worker_io
-from .images import Photo, photo, worst_case
+from .images import JPEG_MB_RANGE, Photo, photo, worst_case
 from .models import resolve
 from .table import table
 
@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
          "wall: naive / pipeline", "verdict"],
         [[f.photo.name, f.photo.mb, f.pipeline_ms, 1000.0 / f.pipeline_ms, f.naive_ms, f"{f.naive_ratio:.1f}x",
           f.wall_ms["pipeline"], f.wall_ms["naive"], f"{f.naive_ratio_wall:.1f}x", f.verdict] for f in figs]))
+    if not a.tiny:
+        lo, hi = JPEG_MB_RANGE
+        off = [f"{p.name} {p.mb:.2f} MB" for p in photos if p.fmt == "JPEG" and not lo <= p.mb <= hi]
+        print(f"\nJPEG sizes within {lo}-{hi} MB like real photos: {'yes' if not off else 'NO: ' + ', '.join(off)}")
     print("\n## Against the floor: reduced-scale decode + INT8 model alone (thread CPU ms)\n")
     print(table(
         ["photo", "floor ms (decode >= model input)", "pipeline / floor", "floor ms (decode >= analysis size)",

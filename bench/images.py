@@ -4,9 +4,9 @@ A photo's decode cost depends on its entropy (file size) more than on its pixel 
 photos must be noisy like real ones: a clean synthetic render compresses to a fraction of a real
 photo's bytes and would flatter every reduced-scale decode. Each photo is a render from the
 built-in synthetic catalog (``model_build.synth``) when it is importable, otherwise a procedural
-stand-in (gradient backdrop, shaded textured product, contact shadow), then Gaussian sensor
-noise, then JPEG (4:2:0, as cameras write; see ``jpeg_quality``) or PNG. Same (kind, side, index) -> same
-bytes, so runs are comparable; the encoded files are cached under .cache/bench/images.
+stand-in (gradient backdrop, shaded textured product), then Gaussian sensor noise, then JPEG
+(4:2:0, as cameras write; see ``jpeg_quality``) or PNG. Same (kind, side, index) -> same bytes,
+so runs are comparable; the encoded files are cached under .cache/bench/images.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 CACHE = Path(".cache/bench/images")
+JPEG_MB_RANGE = (0.5, 2.0)  # real catalog photos at these sizes
 NOISE_SIGMA = 4.0  # 8-bit levels: ISO 400-800 on a product camera
 SYNTH_SEED = 7  # catalog stream the scenes are drawn from
 
