@@ -120,3 +120,13 @@ def test_bad_inputs_on_this_server(store, handler_env, case_id):
     assert (rec["outcome"], rec["verdict"], tuple(rec["reasons"])) == ("moved", case.verdict, case.reasons)
     assert store.keys() == [rec["destination"]] and store.body(rec["destination"]) == data
     assert ("get_object" in fn.wrapped.ops()) == case.downloaded
+
+
+@pytest.mark.parametrize("ci, outcome", [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_a_missing_weed_binary_fails_in_ci_and_skips_elsewhere(monkeypatch, ci, outcome):
+    from tests.fixtures import seaweedfs
+
+    monkeypatch.setattr(seaweedfs, "weed_binary", lambda: None)
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="weed binary is missing"):
+        seaweedfs.require_weed()
