@@ -6,7 +6,9 @@ its fp32 kernels: the right thing to time as "fp32 ONNX at batch 1". Its outputs
 original fp32 export only by the quantisation error, which does not matter for timing.
 
 - DequantizeLinear on a constant (weights, biases): folded into an fp32 initializer.
-- QuantizeLinear -> DequantizeLinear on an activation: removed, the fp32 tensor flows through.
+- QuantizeLinear -> DequantizeLinear on an activation: replaced by a Clip to the range the
+  quantised type can hold. The quantiser drops a ReLU/ReLU6 whose job the 8-bit saturation
+  does, so removing the pair outright would remove the activation too.
 """
 from __future__ import annotations
 
@@ -29,11 +31,20 @@ def _dequant(q: np.ndarray, scale: np.ndarray, zero: np.ndarray | None, axis: in
     return (x * scale.astype(np.float32)).astype(np.float32)
 
 
+def _saturation(q: onnx.NodeProto, inits: dict[str, onnx.TensorProto]) -> tuple[float, float]:
+    """The fp32 range a QuantizeLinear can represent (per-tensor, as activations are)."""
+    scale = float(numpy_helper.to_array(inits[q.input[1]]).reshape(-1)[0])
+    zero_t = numpy_helper.to_array(inits[q.input[2]]) if len(q.input) > 2 and q.input[2] else np.uint8(0)
+    info = np.iinfo(zero_t.dtype)
+    zero = float(np.asarray(zero_t).reshape(-1)[0])
+    return (info.min - zero) * scale, (info.max - zero) * scale
+
+
 def dequantize_model(int8: bytes) -> bytes:
     model = onnx.load_from_string(int8)
     g = model.graph
     inits = {i.name: i for i in g.initializer}
-    rename: dict[str, str] = {}  # output of a removed Q->DQ pair -> the fp32 tensor it stood for
+    rename: dict[str, str] = {}  # output of a removed Q->DQ pair -> the clipped fp32 tensor
     keep: list[onnx.NodeProto] = []
     new_inits: list[onnx.TensorProto] = []
     producers = {o: n for n in g.node for o in n.output}
@@ -45,9 +56,14 @@ def dequantize_model(int8: bytes) -> bytes:
             new_inits.append(numpy_helper.from_array(_dequant(q, scale, zero, _attr(n, "axis", 1)), n.output[0]))
         elif n.op_type == "DequantizeLinear" and producers.get(n.input[0]) is not None \
                 and producers[n.input[0]].op_type == "QuantizeLinear":
-            rename[n.output[0]] = producers[n.input[0]].input[0]
+            rename[n.output[0]] = n.input[0] + "_saturated"
         elif n.op_type == "QuantizeLinear":
-            continue  # every QuantizeLinear here feeds a DequantizeLinear handled above
+            # Every QuantizeLinear here feeds DequantizeLinears (handled above): keep its saturation.
+            lo, hi = _saturation(n, inits)
+            lo_name, hi_name, out = n.output[0] + "_lo", n.output[0] + "_hi", n.output[0] + "_saturated"
+            new_inits += [numpy_helper.from_array(np.array(lo, np.float32), lo_name),
+                          numpy_helper.from_array(np.array(hi, np.float32), hi_name)]
+            keep.append(onnx.helper.make_node("Clip", [n.input[0], lo_name, hi_name], [out]))
         else:
             keep.append(n)
     outputs = {o.name for o in g.output}
