@@ -1,0 +1,41 @@
+"""bench/fp32.py undoes QDQ quantisation: the naive baseline's fp32 network must compute what the
+INT8 model computes (up to activation rounding), with no Q/DQ node left."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+from bench.fp32 import dequantize_model
+from tests.fixtures.tiny_model import N_FEATS, SIZE, model_bytes
+
+
+class _Reader(CalibrationDataReader):
+    def __init__(self, feeds: list[dict[str, np.ndarray]]):
+        self._it = iter(feeds)
+
+    def get_next(self):
+        return next(self._it, None)
+
+
+def _feeds(n: int, seed: int) -> list[dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    return [{"image": rng.normal(0, 1, (1, 3, SIZE, SIZE)).astype(np.float32),
+             "quality_features": rng.normal(0, 1, (1, N_FEATS - 3)).astype(np.float32)} for _ in range(n)]
+
+
+def test_dequantised_model_matches_its_int8_source(tmp_path) -> None:
+    fp32_path, int8_path = tmp_path / "fp32.onnx", tmp_path / "int8.onnx"
+    fp32_path.write_bytes(model_bytes())
+    quantize_static(str(fp32_path), str(int8_path), _Reader(_feeds(16, 0)), quant_format=QuantFormat.QDQ,
+                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    int8 = int8_path.read_bytes()
+    twin = dequantize_model(int8)
+    ops = {n.op_type for n in onnx.load_from_string(twin).graph.node}
+    assert not ops & {"QuantizeLinear", "DequantizeLinear"}
+    a, b = ort.InferenceSession(int8), ort.InferenceSession(twin)
+    assert [o.name for o in a.get_outputs()] == [o.name for o in b.get_outputs()]
+    for feed in _feeds(4, 1):
+        for x, y in zip(a.run(None, feed), b.run(None, feed)):
+            np.testing.assert_allclose(x, y, atol=0.05)
