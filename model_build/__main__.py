@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--n-train", type=int, default=None)
     b.add_argument("--n-val", type=int, default=None)
     b.add_argument("--n-test", type=int, default=None)
+    b.add_argument("--n-shift", type=int, default=None)
     b.add_argument("--seed", type=int, default=None)
     b.add_argument("--epochs", type=int, default=None)
     b.add_argument("--workers", type=int, default=2)
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         from .build import SynthPlan, build_default
 
         plan = SynthPlan()
-        for k in ("n_train", "n_val", "n_test", "seed"):
+        for k in ("n_train", "n_val", "n_test", "n_shift", "seed"):
             if getattr(args, k) is not None:
                 plan = replace(plan, **{k: getattr(args, k)})
         cfg = TrainConfig() if args.epochs is None else TrainConfig(epochs=args.epochs)

@@ -22,6 +22,11 @@ ANGLE_LABELS: tuple[str, ...] = REQUIRED_SOFTMAX_HEADS["angle"]
 # "Good quality" is the policy's default quality threshold; the AUC and the compliance ground
 # truth use the same cut so that evaluation measures what the policy decides.
 QUALITY_GOOD = Policy().thresholds.quality
+# Photographic defects whose severities (0..1) the synthetic catalog records beside the quality
+# score (quality = 1 - the worst severity). A retailer's CSV has only the score; these columns
+# are then unknown (NaN) and only the score supervises the quality head.
+DEFECT_NAMES = ("gaussian_blur", "motion_blur", "noise", "underexposure", "overexposure", "jpeg", "lowres")
+LABEL_COLUMNS = ("background", "angle", "crop_ok", "quality", *(f"defect:{d}" for d in DEFECT_NAMES))
 
 
 @dataclass(frozen=True)
@@ -30,10 +35,13 @@ class Labels:
     angle: int  # index into ANGLE_LABELS
     crop_ok: bool  # cropping adequate
     quality: float  # 0..1
+    defects: tuple[float, ...] | None = None  # severity per DEFECT_NAMES, when known
 
     @classmethod
-    def from_names(cls, background: str, angle: str, crop_ok: bool, quality: float) -> "Labels":
-        return cls(BACKGROUND_LABELS.index(background), ANGLE_LABELS.index(angle), bool(crop_ok), float(quality))
+    def from_names(cls, background: str, angle: str, crop_ok: bool, quality: float,
+                   defects: dict[str, float] | None = None) -> "Labels":
+        sev = None if defects is None else tuple(float(defects.get(d, 0.0)) for d in DEFECT_NAMES)
+        return cls(BACKGROUND_LABELS.index(background), ANGLE_LABELS.index(angle), bool(crop_ok), float(quality), sev)
 
     def compliant(self, policy: Policy | None = None) -> bool:
         """Ground truth for the approval policy, with the policy's own allowed sets."""
@@ -47,10 +55,12 @@ class Labels:
 
 
 def labels_array(labels: list[Labels]) -> np.ndarray:
-    """(N, 4) float32: background index, angle index, crop_ok, quality."""
+    """(N, 11) float32 in LABEL_COLUMNS order; unknown defect severities are NaN."""
+    nan = (float("nan"),) * len(DEFECT_NAMES)
     return np.asarray(
-        [(lb.background, lb.angle, float(lb.crop_ok), lb.quality) for lb in labels], dtype=np.float32
-    ).reshape(-1, 4)
+        [(lb.background, lb.angle, float(lb.crop_ok), lb.quality, *(lb.defects or nan)) for lb in labels],
+        dtype=np.float32,
+    ).reshape(-1, len(LABEL_COLUMNS))
 
 
 def decode_for_model(data: bytes, spec: InputSpec) -> tuple[Image.Image, ImageHeader]:
@@ -68,13 +78,13 @@ def serving_input(data: bytes, spec: InputSpec) -> ModelInput:
 def augment(rgb: Image.Image, variant: int, rng: np.random.Generator) -> Image.Image:
     """A label-preserving view of a decoded image. Variant 0 is the image itself.
 
-    Only changes that keep every label are allowed: a mirror (a side view stays a side view,
-    a cut edge stays cut) and a mild colour change (saturation and hue; brightness and contrast
+    Only changes that keep every label are allowed: a mirror on odd variants (a side view stays
+    a side view, a cut edge stays cut) and a mild colour change (saturation and hue; brightness and contrast
     are left alone because exposure is a quality label, and a white backdrop must stay white).
     """
     if variant == 0:
         return rgb
-    out = rgb.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    out = rgb.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if variant % 2 else rgb
     out = ImageEnhance.Color(out).enhance(float(rng.uniform(0.7, 1.3)))
     shift = int(rng.integers(-12, 13))
     if shift:

@@ -173,9 +173,9 @@ def summarise(sets_res: dict, latency: dict | None, shift: str = "heldout_shift"
     e = sets_res[shift]
     s = dict(headline(e["int8"]))
     if "delta_int8_minus_fp32" in e:
-        s["int8_drop_points"] = max(0.0, *(
-            -100 * e["delta_int8_minus_fp32"][k] for k in ("background_acc", "angle_acc", "crop_f1", "quality_auc")
-        ), 100 * e["delta_int8_minus_fp32"]["quality_mae"])
+        d = e["delta_int8_minus_fp32"]
+        drops = [-100 * d[k] for k in ("background_acc", "angle_acc", "crop_f1", "quality_auc") if np.isfinite(d[k])]
+        s["int8_drop_points"] = max([0.0, *drops, 100 * d["quality_mae"]])
     op = e["approval"]["operating_point"]
     s["false_approve"], s["auto_approve"] = op["false_approve"], op["auto_approve"]
     if latency:

@@ -140,6 +140,9 @@ class Progress:
               file=self.out, flush=True)
 
 
+CHUNK = 100  # items per cache file: growing a set reuses the chunks already computed
+
+
 def extract(
     items: Sequence[SynthItem | Row],
     spec: InputSpec,
@@ -150,39 +153,63 @@ def extract(
     label: str = "features",
     log: Callable[[str], None] = print,
 ) -> FeatureSet:
-    """Features for ``items`` from the cache, or computed (in ``workers`` processes) and cached."""
+    """Features for ``items``: cached chunks are loaded, the rest computed in ``workers`` processes."""
     ids = [_item_id(it) for it in items]
     extra = generator_version() if any(isinstance(it, SynthItem) for it in items) else ""
-    key = cache_key(ids, views, spec, keep_pixels, extra)
-    path = None if cache_dir is None else Path(cache_dir) / f"{label}-{key}.npz"
-    if path is not None and path.exists():
-        log(f"{label}: {len(items)} items from cache {path}")
-        return load(path)
-    log(f"{label}: extracting {len(items)} items x {views} view(s) with {workers} worker(s)")
-    jobs = [(it, views, spec, keep_pixels, _item_seed(i)) for it, i in zip(items, ids)]
-    results = []
-    prog = Progress(label, len(jobs))
-    if workers <= 1:
-        _init_worker()
-        for j in jobs:
-            results.append(_extract(j))
-            prog.update(len(results))
-    else:
-        # fork: workers inherit the imported modules; each loads the backbone once.
-        with get_context("fork").Pool(workers, initializer=_init_worker) as pool:
-            for r in pool.imap(_extract, jobs, chunksize=2):
-                results.append(r)
-                prog.update(len(results))
-    fs = FeatureSet(
+    chunks = []
+    for s in range(0, len(items), CHUNK):
+        key = cache_key(ids[s : s + CHUNK], views, spec, keep_pixels, extra)
+        path = None if cache_dir is None else Path(cache_dir) / f"{label}-{key}.npz"
+        chunks.append((s, path))
+    todo = [(s, p) for s, p in chunks if p is None or not p.exists()]
+    n_todo = sum(min(CHUNK, len(items) - s) for s, _ in todo)
+    log(f"{label}: {len(items)} items x {views} view(s); {len(items) - n_todo} cached, computing {n_todo} "
+        f"with {workers} worker(s)")
+    parts: dict[int, FeatureSet] = {s: load(p) for s, p in chunks if (s, p) not in todo}
+    if todo:
+        prog = Progress(label, n_todo)
+        done = 0
+        pool = get_context("fork").Pool(workers, initializer=_init_worker) if workers > 1 else None
+        if pool is None:
+            _init_worker()
+        try:
+            for s, path in todo:
+                jobs = [(it, views, spec, keep_pixels, _item_seed(i)) for it, i in zip(items[s : s + CHUNK], ids[s : s + CHUNK])]
+                results = []
+                # fork: workers inherit the imported modules; each loads the backbone once.
+                for r in (pool.imap(_extract, jobs, chunksize=2) if pool else map(_extract, jobs)):
+                    results.append(r)
+                    done += 1
+                    prog.update(done)
+                fs = _assemble(results, keep_pixels)
+                if path is not None:
+                    save(fs, path)
+                parts[s] = fs
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
+    return concat([parts[s] for s, _ in chunks], keep_pixels)
+
+
+def _assemble(results: list[tuple], keep_pixels: bool) -> FeatureSet:
+    return FeatureSet(
         maps=np.stack([r[0] for r in results]),
         quality=np.stack([r[1] for r in results]).astype(np.float32),
         labels=labels_array([r[2] for r in results]),
         pixels=np.stack([r[3] for r in results]) if keep_pixels else None,
         meta=[r[4] for r in results],
     )
-    if path is not None:
-        save(fs, path)
-    return fs
+
+
+def concat(parts: list[FeatureSet], keep_pixels: bool) -> FeatureSet:
+    return FeatureSet(
+        maps=np.concatenate([p.maps for p in parts]),
+        quality=np.concatenate([p.quality for p in parts]),
+        labels=np.concatenate([p.labels for p in parts]),
+        pixels=np.concatenate([p.pixels for p in parts]) if keep_pixels else None,
+        meta=[m for p in parts for m in p.meta],
+    )
 
 
 def save(fs: FeatureSet, path: Path) -> None:

@@ -24,20 +24,25 @@ class ScreenerNet(nn.Module):
         self.register_buffer("category_matrix", torch.from_numpy(grouping_matrix()))
 
     def forward(self, image: torch.Tensor, quality_features: torch.Tensor):
-        fmap = self.backbone.features(image)
+        b = self.backbone
+        block_out = b.features(image, upto_block=len(b._blocks))
+        fmap = F.relu6(b._bn1(b._conv_head(block_out)))
         pooled = F.adaptive_avg_pool2d(fmap, 1).flatten(1)  # exports as GlobalAveragePool
-        imagenet = torch.softmax(self.backbone._fc(pooled), dim=1)
+        imagenet = torch.softmax(b._fc(pooled), dim=1)
         category = imagenet @ self.category_matrix
+        if self.heads.adapter is not None:
+            fmap = self.heads.adapter(block_out)
+            pooled = F.adaptive_avg_pool2d(fmap, 1).flatten(1)
         p = self.heads.probabilities(self.heads.logits(fmap, pooled, quality_features))
         return p["background"], p["angle"], p["crop"], p["quality"], category
 
 
 class HeadTrainer(nn.Module):
-    """Training-time view: the frozen head conv on cached block-15 maps, then the heads.
+    """Training-time view: the head conv on cached block-15 maps, then the heads.
 
     The backbone up to block 15 is frozen and its output cached once per image; the head conv
-    (320 -> 1280, also frozen) is cheap enough to rerun per batch, which keeps the cache 4x
-    smaller than caching the 1280-channel map.
+    (320 -> 1280: the heads' trainable adapter copy, or the frozen original) is cheap enough to
+    run per batch, which also keeps the cache 4x smaller than caching the 1280-channel map.
     """
 
     def __init__(self, backbone: EfficientNetLite0, heads: ScreenerHeads):
@@ -46,6 +51,9 @@ class HeadTrainer(nn.Module):
         self.heads = heads
 
     def head_features(self, block_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.heads.adapter is not None:
+            fmap = self.heads.adapter(block_out)
+            return fmap, fmap.mean(dim=(2, 3))
         b = self.backbone
         with torch.no_grad():
             fmap = F.relu6(b._bn1(b._conv_head(block_out)))

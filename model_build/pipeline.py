@@ -5,6 +5,7 @@ Shared by ``build-default`` (synthetic catalog) and ``train`` (a retailer's own 
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ import torch
 
 from screener.manifest import InputSpec, sha256_file
 
-from .artifact import write_model_dir
+from .artifact import MAX_MODEL_BYTES, write_model_dir
 from .efficientnet_lite import load_pretrained
 from .evaluate import evaluate_sets, latency_ms, outputs, summarise
 from .export import export_onnx, max_abs_diff, parity_torch_vs_onnx
@@ -23,7 +24,7 @@ from .features_cache import FeatureSet
 from .metrics import head_metrics, headline
 from .network import HeadTrainer, ScreenerNet
 from .operating_point import choose, sweep
-from .quantize import exclusion_candidates, preprocess, quantize
+from .quantize import ACTIVATION_TYPES, exclusion_candidates, preprocess, quantize
 from .train import TrainConfig, fit_temperatures, train_heads
 
 # Quantisation choice: the fastest variant whose worst per-head drop against fp32 on the
@@ -40,6 +41,9 @@ class PackageConfig:
     select_false_approve: float = 0.01  # what the thresholds are tuned to on the validation set
     work_dir: Path = Path(".cache/build")
     latency_runs: int = 200
+    # None: measure every (activation type, fp32 nodes) variant; else only these names, e.g.
+    # ("uint8 activations, fp32: first_conv",) for a quick build.
+    quant_variants: tuple[str, ...] | None = None
 
 
 def _drop_points(h: dict[str, float], ref: dict[str, float]) -> float:
@@ -50,7 +54,8 @@ def _drop_points(h: dict[str, float], ref: dict[str, float]) -> float:
     return max(0.0, *drops)
 
 
-def choose_quantization(fp32: Path, work: Path, val: FeatureSet, runs: int, log: Callable[[str], None]) -> tuple[Path, dict]:
+def choose_quantization(fp32: Path, work: Path, val: FeatureSet, runs: int, log: Callable[[str], None],
+                        only: tuple[str, ...] | None = None) -> tuple[Path, dict]:
     """Quantise with each candidate set of fp32 nodes; measure drop, output error, size, latency."""
     calib = min(len(val), CALIBRATION_IMAGES)
     px, q = val.pixels[:calib], np.ascontiguousarray(val.quality[:calib, 0])
@@ -58,12 +63,17 @@ def choose_quantization(fp32: Path, work: Path, val: FeatureSet, runs: int, log:
     ref_out = outputs(fp32, val)
     ref = headline(head_metrics(ref_out, val.labels))
     variants, paths = {}, {}
-    for name, nodes in exclusion_candidates(pre).items():
-        path = quantize(pre, work / f"model.int8.{name.replace('+', '_')}.onnx", px, q, nodes)
+    for (excl, nodes), act in itertools.product(exclusion_candidates(pre).items(), ACTIVATION_TYPES):
+        name = f"{act} activations, fp32: {excl}"
+        if only is not None and name not in only:
+            continue
+        path = quantize(pre, work / f"model.{act}.{excl.replace('+', '_')}.onnx", px, q, nodes, act)
         out = outputs(path, val)
         h = headline(head_metrics(out, val.labels))
-        lat = latency_ms(path.read_bytes(), val.pixels[:20], np.ascontiguousarray(val.quality[:20, 0]), runs=runs)
+        lat = latency_ms(path.read_bytes(), val.pixels[:20], np.ascontiguousarray(val.quality[:20, 0]), runs=min(runs, 60))
         variants[name] = {
+            "activations": act,
+            "kept_fp32": excl,
             "fp32_nodes": nodes,
             "size_mb": path.stat().st_size / 2**20,
             "latency_ms": lat["median"],
@@ -73,15 +83,16 @@ def choose_quantization(fp32: Path, work: Path, val: FeatureSet, runs: int, log:
         }
         paths[name] = path
         v = variants[name]
-        log(f"  INT8 keeping [{name}] fp32: {v['size_mb']:.2f} MB, {v['latency_ms']:.2f} ms, "
+        log(f"  [{name}]: {v['size_mb']:.2f} MB, {v['latency_ms']:.2f} ms, "
             f"worst drop {v['worst_drop_points']:.2f} pts, max |d| {v['max_abs_diff']:.4f}")
-    ok = [n for n, v in variants.items() if v["worst_drop_points"] <= MAX_DROP_POINTS and v["size_mb"] <= 6.0]
-    chosen = min(ok, key=lambda n: variants[n]["latency_ms"]) if ok else min(variants, key=lambda n: variants[n]["worst_drop_points"])
+    fits = [n for n, v in variants.items() if v["size_mb"] <= MAX_MODEL_BYTES / 2**20]
+    ok = [n for n in fits if variants[n]["worst_drop_points"] <= MAX_DROP_POINTS]
+    chosen = min(ok, key=lambda n: variants[n]["latency_ms"]) if ok else min(fits, key=lambda n: variants[n]["worst_drop_points"])
     rule = (f"fastest variant whose worst per-head drop vs fp32 on the validation set is <= {MAX_DROP_POINTS} points "
-            f"and whose size is <= 6 MB; if none qualifies, the smallest drop")
+            f"and whose size is <= 6 MiB; if none qualifies, the smallest drop among those that fit")
     log(f"  chosen: [{chosen}] ({rule})")
     return paths[chosen], {"variants": variants, "chosen": chosen, "rule": rule, "calibration_images": calib,
-                           "fp32_metrics_on_validation": ref, "format": "QDQ, per-channel int8 weights, int8 activations, MinMax"}
+                           "fp32_metrics_on_validation": ref, "format": "QDQ, symmetric per-channel int8 weights, asymmetric 8-bit activations, MinMax calibration"}
 
 
 def package(
@@ -105,7 +116,7 @@ def package(
     parity = parity_torch_vs_onnx(net, fp32, val.pixels[:n_par], np.ascontiguousarray(val.quality[:n_par, 0]))
     log("  ONNX fp32 vs torch, max |diff| per output: " + ", ".join(f"{k} {v:.2e}" for k, v in parity.items()))
 
-    int8, qinfo = choose_quantization(fp32, work, val, cfg.latency_runs, log)
+    int8, qinfo = choose_quantization(fp32, work, val, cfg.latency_runs, log, cfg.quant_variants)
 
     val_out = outputs(int8, val)
     op = choose(sweep(val_out, val.labels), cfg.select_false_approve)

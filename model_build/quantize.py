@@ -11,7 +11,6 @@ policy thresholds, so both are the usual suspects for quantisation error.
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -54,56 +53,67 @@ def stem_nodes(model: onnx.ModelProto) -> list[str]:
     return names
 
 
-# Scopes the exporter gives the heads' layers and the ImageNet classifier (see heads.py, network.py).
-HEAD_SCOPES = ("/reduce/", "/spatial/", "/pooled/", "/qproj/", "/background/", "/angle/", "/crop/", "/quality/", "/_fc/")
+# Scopes the exporter gives the trained heads' layers (see heads.py; network.py calls them unscoped).
+HEAD_SCOPES = ("/adapter/", "/reduce/", "/spatial/", "/pooled/", "/qproj/", "/background/", "/angle/", "/crop/", "/defects/")
+FC_SCOPES = ("/_fc/",)
 
 
-def head_nodes(model: onnx.ModelProto) -> list[str]:
-    """The ImageNet FC, the category grouping and the trained heads: every node after pooling."""
+def head_nodes(model: onnx.ModelProto, include_fc: bool) -> list[str]:
+    """The trained heads' weighted nodes; with ``include_fc`` also the ImageNet FC and the
+    category grouping MatMul (1.28 M weights: 5 MB in fp32, which alone breaks the 6 MB budget)."""
+    scopes = HEAD_SCOPES + (FC_SCOPES if include_fc else ())
     return [
         n.name
         for n in model.graph.node
-        if n.op_type in ("Gemm", "MatMul", "Conv") and (n.name.startswith(HEAD_SCOPES) or n.name == "/MatMul")
+        if n.op_type in ("Gemm", "MatMul", "Conv") and (any(sc in n.name for sc in scopes) or (include_fc and n.name == "/MatMul"))
     ]
 
 
+def output_nodes(model: onnx.ModelProto) -> list[str]:
+    """Nodes that always stay fp32: the probability outputs and the category grouping.
+
+    Quantised, a softmax over 1000 ImageNet classes rounds most of its mass to zero (a served
+    category distribution summed to 0.82 instead of 1), and 8-bit probabilities step by 1/255
+    exactly where the policy's thresholds sit (0.95 .. 0.998). These few nodes cost nothing
+    in fp32.
+    """
+    return [n.name for n in model.graph.node if n.op_type in ("Softmax", "Sigmoid") or n.name == "/MatMul"]
+
+
 def exclusion_candidates(pre_path: Path) -> dict[str, list[str]]:
+    """Named sets of nodes to keep in fp32 (beyond ``output_nodes``, which always are)."""
     model = onnx.load(str(pre_path))
-    stem, heads = stem_nodes(model), head_nodes(model)
+    stem, heads, heads_fc = stem_nodes(model), head_nodes(model, False), head_nodes(model, True)
+    out = output_nodes(model)
     return {
-        "none": [],
-        "first_conv": stem,
-        "heads_and_fc": heads,
-        "first_conv+heads_and_fc": stem + heads,
+        "none": out,
+        "first_conv": stem + out,
+        "heads": heads + out,
+        "first_conv+heads": stem + heads + out,
+        "first_conv+heads+fc": stem + heads_fc + out,
     }
 
 
-def quantize(pre_path: Path, out_path: Path, pixels: np.ndarray, quality: np.ndarray, exclude: list[str]) -> Path:
-    """QDQ INT8 (weights per channel, activations asymmetric) calibrated by MinMax."""
+ACTIVATION_TYPES = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8}
+
+
+def quantize(pre_path: Path, out_path: Path, pixels: np.ndarray, quality: np.ndarray, exclude: list[str],
+             activations: str = "int8") -> Path:
+    """QDQ: symmetric per-channel int8 weights, asymmetric 8-bit activations, MinMax calibration.
+
+    ``activations`` "int8" (S8S8) or "uint8" (U8S8): both are 8-bit; on x86 ONNX Runtime's
+    U8S8 kernels can be faster, so the build measures both.
+    """
     quantize_static(
         str(pre_path),
         str(out_path),
         ServingCalibrationReader(pixels, quality),
         quant_format=QuantFormat.QDQ,
         per_channel=True,
-        activation_type=QuantType.QInt8,
+        activation_type=ACTIVATION_TYPES[activations],
         weight_type=QuantType.QInt8,
         calibrate_method=CalibrationMethod.MinMax,
         nodes_to_exclude=list(exclude),
         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
     )
     return out_path
-
-
-def quantize_variants(fp32_path: Path, work: Path, pixels: np.ndarray, quality: np.ndarray) -> dict[str, Path]:
-    """One INT8 model per exclusion choice, for measurement."""
-    work.mkdir(parents=True, exist_ok=True)
-    pre = preprocess(fp32_path, work / "model.pre.onnx")
-    out = {}
-    for name, nodes in exclusion_candidates(pre).items():
-        out[name] = quantize(pre, work / f"model.int8.{name.replace('+', '_')}.onnx", pixels, quality, nodes)
-    return out
-
-
-def tempdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="model_build_q_"))

@@ -5,6 +5,7 @@ a photographer would upload, and they then take the serving decode path like any
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,12 @@ class SynthItem:
     index: int
 
 
+@functools.lru_cache(maxsize=1)
 def generator_version() -> str:
-    """Hash of the generator's source: the cache key changes whenever the generator does."""
+    """Hash of the generator's source: the cache key changes whenever the generator does.
+
+    Computed once per process, when the generator is first imported, so the hash describes the
+    code actually running even if the files change while a long build is under way."""
     import model_build.synth as synth
 
     root = Path(synth.__file__).parent
@@ -35,7 +40,7 @@ def generator_version() -> str:
 
 def labels_of(sample) -> Labels:
     lb = sample.labels
-    return Labels.from_names(lb.background, lb.angle, bool(lb.crop_ok), float(lb.quality))
+    return Labels.from_names(lb.background, lb.angle, bool(lb.crop_ok), float(lb.quality), dict(lb.defects))
 
 
 def meta_of(sample) -> dict:

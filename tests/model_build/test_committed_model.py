@@ -1,0 +1,84 @@
+"""The committed model in layers/model/, checked without retraining."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from screener.classifier import Classifier
+from screener.manifest import load_manifest, sha256_file
+from screener.policy import Policy, Thresholds, Verdict, decide
+from screener.preprocess import QUALITY_FEATURE_NAMES
+
+from model_build import categories
+from model_build.dataset import ANGLE_LABELS, BACKGROUND_LABELS, serving_input
+from model_build.evaluate import real_photo_paths
+
+MODEL_DIR = Path(__file__).resolve().parents[2] / "layers" / "model"
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier.from_dir(MODEL_DIR)
+
+
+def test_sha256_and_manifest(clf):
+    raw = json.loads((MODEL_DIR / "manifest.json").read_text())
+    assert raw["sha256"] == sha256_file(MODEL_DIR / "model.onnx")
+    manifest, _ = load_manifest(MODEL_DIR)
+    assert manifest.name == "product-photo-qa"
+    assert (MODEL_DIR / "model.onnx").stat().st_size <= 6 * 2**20
+    assert manifest.input.size == 224 and manifest.input.resize == "bilinear" and manifest.input.fit == "squash"
+    assert manifest.input.quality_features.names == QUALITY_FEATURE_NAMES
+    assert manifest.category.labels == categories.LABELS
+    assert {k: list(v) for k, v in manifest.category.groups.items()} == categories.group_indices()
+    Thresholds.from_mapping(manifest.thresholds)
+    assert manifest.operating_point["target_false_approve"] == 0.01
+    q = raw["evaluation"]["quantization"]
+    assert q["chosen"] in q["variants"]
+
+
+def _predict(clf, data: bytes):
+    return clf.predict(serving_input(data, clf.manifest.input))
+
+
+def test_real_photos_top1_as_expected(clf, skimage_data):
+    """INT8 top-1 on real photos: zero-shot category from the ImageNet head, and no white studio."""
+    coffee = _predict(clf, (skimage_data / "coffee.png").read_bytes())
+    assert max(coffee.category, key=coffee.category.get) == "kitchen_tableware"
+    cat = _predict(clf, (skimage_data / "chelsea.png").read_bytes())
+    assert max(cat.category, key=cat.category.get) == "other"
+    # None of these real photos is a white-studio product shot, and none may be auto-approved.
+    # Known miss of the shipped model: chelsea.png (a cat against a pale wall) comes out white
+    # 0.46 against lifestyle 0.40 (see README); the floor below allows that one, not more.
+    policy = Policy(thresholds=Thresholds.from_mapping(clf.manifest.thresholds))
+    not_white = 0
+    for path in real_photo_paths():
+        s = _predict(clf, path.read_bytes())
+        not_white += max(s.background, key=s.background.get) != "white"
+        assert decide(s, [], policy).verdict is Verdict.REVIEW, path.name
+    assert not_white >= len(real_photo_paths()) - 1
+
+
+@pytest.mark.slow
+def test_accuracy_on_fresh_shifted_photos(clf):
+    """A small held-out set generated now (shifted split, unseen seed) clears a sane floor."""
+    from model_build.synth import encode, render_sample
+
+    n, bg_ok, ang_ok, crop_ok, q_err = 16, 0, 0, 0, []
+    for i in range(n):
+        sample = render_sample(i, 4242, "heldout_shift")
+        s = _predict(clf, encode(sample))
+        lb = sample.labels
+        bg_ok += max(s.background, key=s.background.get) == lb.background
+        ang_ok += max(s.angle, key=s.angle.get) == lb.angle
+        crop_ok += (s.crop_ok >= 0.5) == lb.crop_ok
+        q_err.append(abs(s.quality - lb.quality))
+    assert bg_ok / n >= 0.75
+    assert ang_ok / n >= 0.5
+    assert crop_ok / n >= 0.6
+    assert float(np.mean(q_err)) <= 0.25
+    assert set(BACKGROUND_LABELS) == set(clf.manifest.heads["background"].labels)
+    assert set(ANGLE_LABELS) == set(clf.manifest.heads["angle"].labels)
