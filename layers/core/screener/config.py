@@ -167,7 +167,7 @@ def parse_approval_policy(text: str) -> tuple[ApprovalPolicy, int]:
     return out
 
 
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int, errors: list[str]) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int, errors: list[str]) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -220,12 +220,12 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             )
             formats = DEFAULT_FORMATS
     limits = RuleLimits(
-        max_bytes=_int(env, "MAX_IMAGE_BYTES", DEFAULT_MAX_BYTES, 1024, 5 * 1024**3, errors),
-        max_pixels=_int(env, "MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, 10_000, 500_000_000, errors),
+        max_bytes=env_int(env, "MAX_IMAGE_BYTES", DEFAULT_MAX_BYTES, 1024, 5 * 1024**3, errors),
+        max_pixels=env_int(env, "MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, 10_000, 500_000_000, errors),
         allowed_formats=formats,
         min_side_px=min_side,
     )
-    threads = _int(env, "ORT_THREADS", 1, 1, 64, errors)
+    threads = env_int(env, "ORT_THREADS", 1, 1, 64, errors)
     model_dir = Path(env.get("MODEL_DIR", "").strip() or "/opt/model")
     if errors:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(errors))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from ..config import ConfigError, Prefixes
+from ..config import env_int  # one bounded-integer env parser for all config
 from .messages import MAX_OBJECTS_PER_WORK, Rules
 from .report import REPORTS_ROOT
 
@@ -45,21 +46,6 @@ class BackfillSettings:
         )
 
 
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int, errors: list[str]) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        v = int(raw)
-    except ValueError:
-        errors.append(f"{name} must be an integer, got {raw!r}")
-        return default
-    if not lo <= v <= hi:
-        errors.append(f"{name}={v} must lie in [{lo}, {hi}]")
-        return default
-    return v
-
-
 def load_settings(env: Mapping[str, str] | None = None) -> BackfillSettings:
     """Parse and validate; raises ConfigError naming every problem at once."""
     env = os.environ if env is None else env
@@ -74,11 +60,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> BackfillSettings:
         buckets=buckets,
         queue_url=queue_url,
         dlq_url=env.get("BACKFILL_DLQ_URL", "").strip() or None,
-        keys_per_message=_int(env, "BACKFILL_KEYS_PER_MESSAGE", 20, 1, MAX_OBJECTS_PER_WORK, errors),
-        page_size=_int(env, "BACKFILL_PAGE_SIZE", 1000, 1, 1000, errors),
-        prefetch=_int(env, "BACKFILL_PREFETCH", 4, 1, 32, errors),
-        io_threads=_int(env, "BACKFILL_IO_THREADS", 8, 2, 64, errors),
-        min_remaining_ms=_int(env, "BACKFILL_MIN_REMAINING_MS", 10_000, 0, 900_000, errors),
+        keys_per_message=env_int(env, "BACKFILL_KEYS_PER_MESSAGE", 20, 1, MAX_OBJECTS_PER_WORK, errors),
+        page_size=env_int(env, "BACKFILL_PAGE_SIZE", 1000, 1, 1000, errors),
+        prefetch=env_int(env, "BACKFILL_PREFETCH", 4, 1, 32, errors),
+        io_threads=env_int(env, "BACKFILL_IO_THREADS", 8, 2, 64, errors),
+        min_remaining_ms=env_int(env, "BACKFILL_MIN_REMAINING_MS", 10_000, 0, 900_000, errors),
     )
     if s.io_threads <= s.prefetch:
         errors.append(f"BACKFILL_IO_THREADS ({s.io_threads}) must exceed BACKFILL_PREFETCH ({s.prefetch}): writes need threads too")
