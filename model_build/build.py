@@ -29,7 +29,7 @@ class SynthPlan:
     seed: int = 20261129
     # Sized to the 30-minute budget on 2 cores: rendering (~1 s per full-resolution photo per
     # core) dominates; extra augmented views cost only a backbone pass each.
-    n_train: int = 900
+    n_train: int = 1500
     n_val: int = 250
     n_test: int = 250
     n_shift: int = 300
