@@ -67,3 +67,33 @@ def test_train_cli_exits_with_row_errors(tmp_path, capsys):
     (tmp_path / "labels.csv").write_text("path,background,angle,crop,quality\nnope.jpg,white,front,1,0.5\n")
     assert main(["train", "--manifest", str(tmp_path / "labels.csv"), "--out", str(tmp_path / "m")]) == 2
     assert "row 1 (line 2): missing file" in capsys.readouterr().err
+
+
+def test_s3_rows_are_read_and_checked(tmp_path, monkeypatch):
+    """s3:// paths go through boto3 (moto here); a missing key is reported by row."""
+    import boto3
+    from moto import mock_aws
+
+    from model_build import storage
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        storage._s3_client.cache_clear()
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="photos")
+        buf = io.BytesIO()
+        Image.new("RGB", (64, 48), (250, 250, 250)).save(buf, "JPEG")
+        s3.put_object(Bucket="photos", Key="a.jpg", Body=buf.getvalue())
+        (tmp_path / "labels.csv").write_text(
+            "path,background,angle,crop,quality\ns3://photos/a.jpg,white,front,1,0.9\n")
+        rows = read_manifest(tmp_path / "labels.csv")
+        assert rows[0].uri == "s3://photos/a.jpg" and len(rows[0].sha256) == 64
+        (tmp_path / "labels.csv").write_text(
+            "path,background,angle,crop,quality\ns3://photos/a.jpg,white,front,1,0.9\ns3://photos/nope.jpg,white,front,1,0.9\n")
+        with pytest.raises(ManifestCSVError) as e:
+            read_manifest(tmp_path / "labels.csv")
+        assert any(p.startswith("row 2 ") and "s3://photos/nope.jpg" in p for p in e.value.problems)
+    storage._s3_client.cache_clear()
