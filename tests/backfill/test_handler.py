@@ -80,7 +80,7 @@ def test_poison_message_reaches_the_dlq_after_max_receive_count(aws, app):
         return app.lambda_handler(event, ctx)
 
     settings = EsmSettings(batch_size=5, function_timeout_s=60)
-    LocalEventSourceMapping(aws.sqs, aws.queue, counting, settings).run_until_drained(max_seconds=30, tick_s=0.1)
+    LocalEventSourceMapping(aws.sqs, aws.queue, counting, settings).run_until_drained(max_seconds=120, tick_s=0.1)
     assert len(calls) == 3  # maxReceiveCount
     dead = drain(aws.sqs, aws.dlq)
     assert [json.loads(m["Body"])["bucket"] for m in dead] == [GHOST]
@@ -117,7 +117,7 @@ def test_without_a_dlq_url_invalid_messages_fail_and_the_redrive_policy_moves_th
 
     app = load_app(monkeypatch, aws, model_dir, BACKFILL_DLQ_URL=None)
     aws.sqs.send_message(QueueUrl=aws.queue, MessageBody=seed_body(mode="delete"))
-    run_esm(aws, app, seconds=30)
+    run_esm(aws, app, seconds=120)
     (dead,) = drain(aws.sqs, aws.dlq)
     assert json.loads(dead["Body"])["mode"] == "delete"
 

@@ -69,7 +69,7 @@ def test_batches_are_lambda_shaped_and_successes_deleted(sqs):
     send(sqs, url, [f"m{i}" for i in range(23)])
     h = Recorder()
     esm = LocalEventSourceMapping(sqs, url, h, EsmSettings(batch_size=10))
-    stats = esm.run_until_drained(max_seconds=20, tick_s=0.1)
+    stats = esm.run_until_drained(max_seconds=120, tick_s=0.1)
     assert sorted(h.bodies()) == sorted(f"m{i}" for i in range(23))
     assert all(len(e["Records"]) <= 10 for e in h.events)
     rec = h.events[0]["Records"][0]
@@ -143,7 +143,7 @@ def test_poison_message_reaches_the_dlq_via_the_queues_redrive_policy(sqs):
     send(sqs, url, ["poison", "fine"])
     h = Recorder(fail_bodies={"poison"})
     esm = LocalEventSourceMapping(sqs, url, h, EsmSettings(batch_size=10))
-    stats = esm.run_until_drained(max_seconds=20, tick_s=0.2)
+    stats = esm.run_until_drained(max_seconds=120, tick_s=0.2)
     assert h.bodies().count("poison") == 2 and h.bodies().count("fine") == 1
     dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in dead] == ["poison"]
@@ -174,7 +174,7 @@ def test_emulator_redrives_itself_when_the_endpoint_does_not(sqs):
     client = NoRedriveSQS(sqs, json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 2}))
     send(sqs, url, ["poison"])
     h = Recorder(fail_bodies={"poison"})
-    stats = LocalEventSourceMapping(client, url, h, EsmSettings()).run_until_drained(max_seconds=20, tick_s=0.2)
+    stats = LocalEventSourceMapping(client, url, h, EsmSettings()).run_until_drained(max_seconds=120, tick_s=0.2)
     assert h.bodies() == ["poison", "poison"] and stats.redriven_by_emulator == 1
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=dlq)["Messages"]] == ["poison"]
 
@@ -195,6 +195,6 @@ def test_concurrent_pollers_process_every_message(sqs):
     url, _ = make_queue(sqs, visibility=30)
     send(sqs, url, [f"m{i}" for i in range(40)])
     h = Recorder()
-    LocalEventSourceMapping(sqs, url, h, EsmSettings(batch_size=5, concurrency=3)).run_until_drained(max_seconds=20, tick_s=0.1)
+    LocalEventSourceMapping(sqs, url, h, EsmSettings(batch_size=5, concurrency=3)).run_until_drained(max_seconds=120, tick_s=0.1)
     # Standard queues deliver at least once (in-process moto, racing receives, sometimes twice too).
     assert set(h.bodies()) == {f"m{i}" for i in range(40)} and count(sqs, url) == 0
