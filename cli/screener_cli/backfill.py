@@ -258,7 +258,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--concurrency", type=int, default=2)
     d.add_argument("--model-dir", default=str(LOCAL_MODEL_DIR))
     d.add_argument("--out", default=str(ROOT / ".demo" / "backfill-report"))
-    d.set_defaults(run=lambda a: __import__("screener_cli.backfill_demo", fromlist=["run"]).run(a))
+    d.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    # Imported when run: the demo builds on this module, so a top-level import would be circular.
+    from .backfill_demo import run
+
+    return run(args)
 
 
 def _local(args: argparse.Namespace) -> LocalFunction:
