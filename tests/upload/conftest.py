@@ -23,11 +23,17 @@ def app(monkeypatch, tiny_model_dir, s3):
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "upload-screener")
     for k in ("APPROVAL_POLICY", "MAX_IMAGE_BYTES", "INCOMING_PREFIX", "APPROVED_PREFIX", "REVIEW_PREFIX"):
         monkeypatch.delenv(k, raising=False)
+    monkeypatch.delenv("XRAY_SDK_TRACING", raising=False)
     s3.create_bucket(Bucket=EVENT_BUCKET)
+    yield load_app()  # a fresh module per test: a fresh 'container', no cached dependencies
+
+
+def load_app():
+    """The handler module, executed afresh (its module scope reads the environment, as on Lambda)."""
     spec = importlib.util.spec_from_file_location("upload_app", ROOT / "functions" / "upload" / "app.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    yield module  # a fresh module per test: a fresh 'container', no cached dependencies
+    return module
 
 
 class Ctx:

@@ -1,5 +1,8 @@
 """The real handler on the real event files in events/, against moto S3 and a tiny real model."""
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -8,7 +11,7 @@ from screener.deps import Dependencies
 from screener.s3_objects import S3Objects
 from tests.fixtures import images
 from tests.fixtures.s3 import Intercepted, client_error
-from tests.upload.conftest import EVENT_BUCKET as B, SAMPLES, load_event
+from tests.upload.conftest import EVENT_BUCKET as B, ROOT, SAMPLES, load_app, load_event
 
 # The samples the event files' eTags were computed from (tiny model: table and cabinet on
 # white are approved; the cushion on a busy dark backdrop goes to review for its background).
@@ -165,3 +168,25 @@ def test_policy_from_environment_changes_the_verdict(app, ctx, s3, monkeypatch):
     ev["Records"][0]["s3"]["object"].pop("eTag")
     out = app.lambda_handler(ev, ctx)
     assert out["records"][0]["verdict"] == "approved"
+
+
+@pytest.mark.parametrize("setting, imported", [(None, False), ("false", False), ("true", True)])
+def test_the_xray_sdk_is_imported_only_on_request(setting, imported):
+    """Importing the X-Ray SDK costs ~150 ms of every cold start (README "Speed") and Lambda's
+    active tracing needs none of it: the handler module imports it only for XRAY_SDK_TRACING=true."""
+    env = {k: v for k, v in os.environ.items() if k != "XRAY_SDK_TRACING"}
+    if setting is not None:
+        env["XRAY_SDK_TRACING"] = setting
+    code = "import sys; sys.path.insert(0, 'functions/upload'); import app; print('aws_xray_sdk' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(imported)
+
+
+def test_the_handler_with_xray_sdk_tracing_behaves_the_same(app, ctx, s3, monkeypatch):
+    monkeypatch.setenv("XRAY_SDK_TRACING", "true")  # POWERTOOLS_TRACE_DISABLED (conftest): no daemon here
+    traced = load_app()
+    assert traced.lambda_handler is not app.lambda_handler
+    put(s3, "incoming/catalog/ceramic table.jpg", TABLE, ContentType="image/jpeg")
+    [rec] = traced.lambda_handler(load_event("single-upload.json"), ctx)["records"]
+    assert rec["outcome"] == "moved" and rec["verdict"] == "approved"
+    assert keys(s3) == ["approved/catalog/ceramic table.jpg"]
