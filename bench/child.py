@@ -6,7 +6,7 @@ Prints one JSON line: wall ms per step, and the process's CPU ms from the first 
 verdict (what an unshared vCPU would take, I/O waits aside). Only the standard library is imported before the clock starts, so the
 import figure is the screener's own. Plain mode imports the core (numpy, Pillow, onnxruntime,
 screener) and builds the classifier as the functions do; ``--handler`` imports the upload
-function's module instead (adding powertools and boto3) and builds its dependencies, as Lambda's
+function's module instead (adding powertools and botocore) and builds its dependencies, as Lambda's
 init does. The first verdict is ``screen_bytes`` on the photo (no S3: the bytes are local).
 """
 import time

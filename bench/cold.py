@@ -23,7 +23,8 @@ def function_env(function: str = "UploadFunction") -> dict[str, str]:
 def run_child(model_dir: Path, photo: Path, handler: bool = False) -> dict:
     env = {**os.environ, **function_env(), "MODEL_DIR": str(model_dir),
            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-           # No X-Ray daemon here; the SDK is imported all the same, which is what costs.
+           # No X-Ray daemon here. template.yaml's XRAY_SDK_TRACING decides whether the SDK is
+           # imported, as on Lambda; only sending segments is turned off.
            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING", "PYTHONDONTWRITEBYTECODE": "1"}
     cmd = [sys.executable, "-m", "bench.child", str(model_dir), str(photo)] + (["--handler"] if handler else [])
     t0 = time.perf_counter()

@@ -59,6 +59,8 @@ class PipelineFigures:
     floor_ratio: float  # pipeline / floor: how close to the floor
     floor_analysis_ratio: float  # pipeline / floor at analysis scale
     stages_ms: dict[str, float]  # median per stage
+    bare_decode_ms: float  # Image.open + draft to analysis_size + load alone, in the stage rounds
+    decode_overhead_ms: float  # median per round of (decode stage - bare decode): header, rules, EXIF, RGB
     wall_ms: dict[str, float]  # pipeline, naive, floor, floor_analysis
     naive_ratio_wall: float
     verdict: str
@@ -107,6 +109,14 @@ class Floor:
         self.clf.predict(self.x)
 
 
+def bare_decode(data: bytes, min_side: int) -> None:
+    """The decode stage's irreducible part: what Floor decodes, without the model."""
+    im = Image.open(io.BytesIO(data))
+    if im.format == "JPEG":
+        im.draft("RGB", (min_side, min_side))
+    im.load()
+
+
 def stage_times(data: bytes, clf: Classifier, config: Config) -> tuple[dict[str, float], str]:
     """One photo through the pipeline's stages, thread CPU ms each (header and rules count as decode)."""
     manifest = clf.manifest
@@ -140,6 +150,7 @@ def measure(photo: Photo, int8: Classifier, fp32: Classifier, config: Config, ro
     got: dict[str, list[float]] = {k: [] for k in variants}
     wall: dict[str, list[float]] = {k: [] for k in variants}
     stages: dict[str, list[float]] = {s: [] for s in STAGES}
+    bare: list[float] = []  # paired with stages["decode"], round by round
     verdict = ""
     for r in range(rounds):
         # Rotate the order each round so no variant always runs first after a context switch.
@@ -150,7 +161,13 @@ def measure(photo: Photo, int8: Classifier, fp32: Classifier, config: Config, ro
             got[k].append(cpu)
             wall[k].append(w)
         for _ in range(reps):
+            # The bare decode beside the staged one, order alternating: the decode stage's
+            # overhead is then a same-round difference, not two figures from different moments.
+            if r % 2:
+                bare.append(_per_call_ms(lambda: bare_decode(data, spec.analysis_size), 1)[0])
             st, verdict = stage_times(data, int8, config)
+            if not r % 2:
+                bare.append(_per_call_ms(lambda: bare_decode(data, spec.analysis_size), 1)[0])
             for k, v in st.items():
                 stages[k].append(v)
     med = statistics.median
@@ -160,6 +177,7 @@ def measure(photo: Photo, int8: Classifier, fp32: Classifier, config: Config, ro
         photo=photo, pipeline_ms=med(got["p"]), naive_ms=med(got["n"]), floor_ms=med(got["f"]),
         floor_analysis_ms=med(got["a"]), naive_ratio=ratio("n", "p"), floor_ratio=ratio("p", "f"),
         floor_analysis_ratio=ratio("p", "a"), stages_ms={k: med(v) for k, v in stages.items()},
+        bare_decode_ms=med(bare), decode_overhead_ms=med(d - b for d, b in zip(stages["decode"], bare)),
         wall_ms={names[k]: med(v) for k, v in wall.items()}, naive_ratio_wall=ratio("n", "p", wall), verdict=verdict,
     )
 
