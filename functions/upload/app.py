@@ -23,7 +23,7 @@ logger, metrics = Logger(), Metrics()
 
 def traced(handler):
     """Powertools' Tracer, only when XRAY_SDK_TRACING=true. It imports the X-Ray SDK, which
-    builds botocore clients at import: ~150 ms of every cold start. Without it, Lambda's active
+    builds botocore clients at import: ~180 ms of every cold start. Without it, Lambda's active
     tracing (template.yaml) still records each invocation and its init; the SDK adds the S3
     calls as subsegments, worth turning on to chase a slow call."""
     if os.environ.get("XRAY_SDK_TRACING", "false").lower() != "true":

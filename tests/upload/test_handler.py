@@ -172,7 +172,7 @@ def test_policy_from_environment_changes_the_verdict(app, ctx, s3, monkeypatch):
 
 @pytest.mark.parametrize("setting, imported", [(None, False), ("false", False), ("true", True)])
 def test_the_xray_sdk_is_imported_only_on_request(setting, imported):
-    """Importing the X-Ray SDK costs ~150 ms of every cold start (README "Speed") and Lambda's
+    """Importing the X-Ray SDK costs ~180 ms of every cold start (README "Speed") and Lambda's
     active tracing needs none of it: the handler module imports it only for XRAY_SDK_TRACING=true.
     Nor does it import boto3 or powertools' event data classes (~50 and ~30 ms), never needed."""
     env = {k: v for k, v in os.environ.items() if k != "XRAY_SDK_TRACING"}
