@@ -17,7 +17,10 @@ from PIL import Image
 
 from screener.decode import decode_rgb, read_header
 from screener.manifest import InputSpec, QualityFeatureSpec
-from screener.preprocess import QUALITY_CROP, QUALITY_FEATURE_NAMES, QUALITY_FEATURES_VERSION, prepare
+from screener.preprocess import FEATURE_SETS, prepare
+
+V1 = FEATURE_SETS[1]  # the reference below is v1's definition
+QUALITY_CROP = V1.crop
 
 from tests.fixtures.images import encode, product
 
@@ -88,7 +91,7 @@ def ref_prepare(rgb, header, spec):
 # ---------------------------------------------------------------- cases
 def _spec(size: int, analysis: int, mean, std, resize: str = "bilinear") -> InputSpec:
     return InputSpec(name="image", size=size, mean=mean, std=std, resize=resize, fit="squash", analysis_size=analysis,
-                     quality_features=QualityFeatureSpec("quality_features", QUALITY_FEATURES_VERSION, QUALITY_FEATURE_NAMES))
+                     quality_features=QualityFeatureSpec("quality_features", 1, V1.names))
 
 
 SPECS = {

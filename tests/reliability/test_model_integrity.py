@@ -78,7 +78,9 @@ def test_a_flipped_byte_is_refused_naming_the_sha_mismatch(tmp_path, tiny_model_
     ({"category__labels": ["footwear", "bags", "other", "toys"]}, "head 'category' has 3 values; the manifest names 4"),
     ({"heads__crop__output": "crop_probability"}, r"lacks outputs .*crop_probability"),
     ({"input__name": "pixels"}, r"lacks inputs .*pixels"),
-], ids=["label-count", "output-name", "input-name"])
+    ({"input__quality_features__version": 7}, r"quality features v7, this core computes"),
+    ({"input__quality_features__names": ["lap_mean"]}, r"quality feature names differ"),
+], ids=["label-count", "output-name", "input-name", "feature-version", "feature-names"])
 def test_a_manifest_that_does_not_match_its_model_is_refused_at_load(tmp_path, change, message):
     d = write_model(tmp_path / "m", tiny_model.model_bytes(), **change)
     with pytest.raises(ManifestError, match=message):

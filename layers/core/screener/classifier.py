@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .manifest import ManifestError, ModelManifest, load_manifest
-from .preprocess import ModelInput
+from .preprocess import ModelInput, feature_set
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,11 @@ class Classifier:
         self._pixels_name = manifest.input.name
         qf = manifest.input.quality_features
         self._quality_name = qf.input_name if qf else None
+        if qf is not None:
+            try:  # refuse now a feature set this core cannot compute, not per photo later
+                feature_set(qf.version, qf.names)
+            except ValueError as e:
+                raise ManifestError(str(e)) from e
         missing = {self._pixels_name, self._quality_name} - names - {None}
         if missing:
             raise ManifestError(f"model lacks inputs named by the manifest: {sorted(missing)}")

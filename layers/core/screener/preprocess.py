@@ -22,10 +22,10 @@ import numpy as np
 from PIL import Image
 
 from .decode import ImageHeader
+from .frame_stats import FRAME_FEATURE_NAMES, frame_features
 from .manifest import InputSpec
 
-QUALITY_FEATURES_VERSION = 1
-QUALITY_FEATURE_NAMES = (
+QUALITY_FEATURES_V1 = (
     "lap_mean",  # log mean |Laplacian| at analysis scale: falls with blur
     "lap_rms",  # log RMS Laplacian: edges' strength
     "lap_coarse_mean",  # the same at half the analysis scale
@@ -39,10 +39,29 @@ QUALITY_FEATURE_NAMES = (
     "resolution",  # log2(short side / 1000) of the stored image
 )
 
-# Statistics come from the central QUALITY_CROP x QUALITY_CROP window of the analysis image:
-# blur, noise and exposure are global defects, the product sits near the centre, and the window
-# halves the cost against the whole 750 px analysis image.
-QUALITY_CROP = 512
+# v2 adds motion-blur direction and the whole-frame statistics (exposure, backdrop): v1 saw
+# neither, and missed every under-exposed photo of the synthetic shifted set.
+QUALITY_FEATURES_V2 = QUALITY_FEATURES_V1 + (
+    "grad_coherence",  # how much gradient energy shares one direction: motion blur smears one way
+) + FRAME_FEATURE_NAMES
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    names: tuple[str, ...]
+    # The central crop x crop window of the analysis image gives the sharpness/noise statistics:
+    # blur and noise are global defects and the product sits near the centre. v2's smaller window
+    # costs half of v1's; its frame statistics see the whole frame instead.
+    crop: int
+    frame: bool
+
+
+FEATURE_SETS = {
+    1: FeatureSet(QUALITY_FEATURES_V1, crop=512, frame=False),
+    2: FeatureSet(QUALITY_FEATURES_V2, crop=384, frame=True),
+}
+QUALITY_FEATURES_VERSION = max(FEATURE_SETS)  # what model_build trains new models with
+QUALITY_FEATURE_NAMES = FEATURE_SETS[QUALITY_FEATURES_VERSION].names
 
 _FILTERS = {
     "nearest": Image.Resampling.NEAREST,
@@ -56,7 +75,7 @@ _FILTERS = {
 @dataclass(frozen=True)
 class ModelInput:
     pixels: np.ndarray  # (1, 3, size, size) float32
-    quality: np.ndarray  # (1, len(QUALITY_FEATURE_NAMES)) float32
+    quality: np.ndarray  # (1, len(feature set names)) float32
 
 
 def _center(im: Image.Image, side: int) -> Image.Image:
@@ -95,8 +114,22 @@ def _mean(a: np.ndarray) -> float:
     return float(a.mean()) if a.size else 0.0
 
 
+def grad_coherence(gray: np.ndarray) -> float:
+    """Coherence of the gradient structure tensor summed over the window, 0 (no direction) .. 1.
+
+    Motion blur removes detail across one direction only, so what gradient energy is left lines
+    up; defocus and noise leave it isotropic."""
+    # Central differences: forward ones share their centre pixel, which correlates gx with gy and
+    # makes plain noise look half-coherent.
+    gx = gray[1:-1, 2:] - gray[1:-1, :-2]
+    gy = gray[2:, 1:-1] - gray[:-2, 1:-1]
+    sxx, syy, sxy = float(np.vdot(gx, gx)), float(np.vdot(gy, gy)), float(np.vdot(gx, gy))
+    total = sxx + syy
+    return math.sqrt((sxx - syy) ** 2 + 4.0 * sxy * sxy) / total if total > 1e-6 else 0.0
+
+
 def quality_features(gray: np.ndarray, header: ImageHeader) -> np.ndarray:
-    """Image statistics from a float32 luma array (0..255) at analysis scale."""
+    """The v1 statistics from a float32 luma array (0..255) at analysis scale."""
     lap = _laplacian_abs(gray)
     h2, w2 = (gray.shape[0] // 2) * 2, (gray.shape[1] // 2) * 2
     g = gray[:h2, :w2]
@@ -152,6 +185,18 @@ def _normalised_nchw(small: Image.Image, mean: tuple[float, ...], std: tuple[flo
     return out
 
 
+def feature_set(version: int, names: tuple[str, ...]) -> FeatureSet:
+    """The feature set a manifest asks for; refused unless this core computes exactly those names.
+
+    Older versions stay supported: a model layer is deployed independently of the core layer."""
+    fs = FEATURE_SETS.get(version)
+    if fs is None:
+        raise ValueError(f"model wants quality features v{version}, this core computes v{sorted(FEATURE_SETS)}")
+    if tuple(names) != fs.names:
+        raise ValueError(f"model's quality feature names differ from v{version}'s: {list(names)}")
+    return fs
+
+
 def prepare(rgb: Image.Image, header: ImageHeader, spec: InputSpec) -> ModelInput:
     """Model inputs for one decoded 8-bit RGB image (see module docstring)."""
     work = analysis_image(rgb, spec.analysis_size)
@@ -160,11 +205,10 @@ def prepare(rgb: Image.Image, header: ImageHeader, spec: InputSpec) -> ModelInpu
     if spec.quality_features is None:
         q = np.zeros((1, 0), dtype=np.float32)
     else:
-        if spec.quality_features.version != QUALITY_FEATURES_VERSION:
-            raise ValueError(
-                f"model wants quality features v{spec.quality_features.version}, "
-                f"this core computes v{QUALITY_FEATURES_VERSION}"
-            )
-        gray = np.asarray(_center(work, QUALITY_CROP).convert("L"), dtype=np.float32)
-        q = quality_features(gray, header)[None]
+        fs = feature_set(spec.quality_features.version, spec.quality_features.names)
+        gray = np.asarray(_center(work, fs.crop).convert("L"), dtype=np.float32)
+        parts = [quality_features(gray, header)]
+        if fs.frame:
+            parts += [np.asarray([grad_coherence(gray)], np.float32), frame_features(small)]
+        q = np.concatenate(parts)[None]
     return ModelInput(pixels=pixels, quality=q)
