@@ -8,6 +8,10 @@ from pathlib import Path
 from .train import TrainConfig
 
 
+def _feature_kw(args: argparse.Namespace) -> dict:
+    return {} if args.quality_features is None else {"quality_features": args.quality_features}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m model_build", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -21,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--seed", type=int, default=None)
     b.add_argument("--epochs", type=int, default=None)
     b.add_argument("--workers", type=int, default=2)
+    b.add_argument("--quality-features", type=int, choices=(1, 2), default=None,
+                   help="quality-feature set to train with (default 1; 2 adds exposure and backdrop statistics)")
 
     t = sub.add_parser("train", help="train on your own labelled photos (CSV: path,background,angle,crop,quality)")
     t.add_argument("--manifest", type=Path, required=True, help="CSV; paths relative to it, absolute, or s3://bucket/key")
@@ -29,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--workers", type=int, default=2)
     t.add_argument("--version", default="0.1.0")
     t.add_argument("--val-fraction", type=float, default=0.15)
+    t.add_argument("--quality-features", type=int, choices=(1, 2), default=None,
+                   help="quality-feature set to train with (default 1; 2 adds exposure and backdrop statistics)")
 
     e = sub.add_parser("evaluate", help="write the evaluation report for a model directory")
     e.add_argument("--model-dir", type=Path, default=Path("layers/model"))
@@ -46,14 +54,15 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, k) is not None:
                 plan = replace(plan, **{k: getattr(args, k)})
         cfg = TrainConfig() if args.epochs is None else TrainConfig(epochs=args.epochs)
-        build_default(args.out, plan, cfg, workers=args.workers)
+        build_default(args.out, plan, cfg, workers=args.workers, **_feature_kw(args))
     elif args.cmd == "train":
         from .build import train_from_csv
         from .manifest_csv import ManifestCSVError
 
         cfg = TrainConfig() if args.epochs is None else TrainConfig(epochs=args.epochs)
         try:
-            train_from_csv(args.manifest, args.out, cfg, workers=args.workers, val_fraction=args.val_fraction, version=args.version)
+            train_from_csv(args.manifest, args.out, cfg, workers=args.workers, val_fraction=args.val_fraction,
+                           version=args.version, **_feature_kw(args))
         except ManifestCSVError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

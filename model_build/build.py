@@ -9,11 +9,11 @@ from typing import Callable
 
 import numpy as np
 
-from screener.manifest import load_manifest, sha256_file
+from screener.manifest import InputSpec, load_manifest, sha256_file
 
 from .evaluate import evaluate_sets, latency_ms, real_photo_sanity, summarise, targets_table, write_report
 from .features_cache import DEFAULT_CACHE, FeatureSet, extract
-from .input_spec import input_spec
+from .input_spec import DEFAULT_QUALITY_FEATURES, input_spec
 from .manifest_csv import read_manifest
 from .pipeline import PackageConfig, package
 from .synthetic import SynthItem
@@ -45,8 +45,9 @@ class SynthPlan:
         }
 
 
-def synth_sets(plan: SynthPlan, workers: int, cache_dir: Path | None, log: Callable[[str], None], only: tuple[str, ...] | None = None) -> dict[str, FeatureSet]:
-    spec = input_spec()
+def synth_sets(plan: SynthPlan, workers: int, cache_dir: Path | None, log: Callable[[str], None],
+               only: tuple[str, ...] | None = None, spec: InputSpec | None = None) -> dict[str, FeatureSet]:
+    spec = spec or input_spec()
     out = {}
     for name, (split, seed, n) in plan.sets().items():
         if only and name not in only:
@@ -62,10 +63,11 @@ def build_default(
     out_dir: Path = Path("layers/model"), plan: SynthPlan = SynthPlan(), train_cfg: TrainConfig = TrainConfig(),
     workers: int = 2, cache_dir: Path | None = DEFAULT_CACHE, version: str = DEFAULT_VERSION,
     work_dir: Path = Path(".cache/build"), latency_runs: int = 200, log: Callable[[str], None] = print,
+    quality_features: int = DEFAULT_QUALITY_FEATURES,
 ) -> dict:
     t0 = time.monotonic()
-    spec = input_spec()
-    sets = synth_sets(plan, workers, cache_dir, log)
+    spec = input_spec(quality_features=quality_features)
+    sets = synth_sets(plan, workers, cache_dir, log, spec=spec)
     t_data = time.monotonic() - t0
     log(f"data ready in {t_data:.0f}s")
     info = {
@@ -96,6 +98,7 @@ def train_from_csv(
     csv_path: Path, out_dir: Path, train_cfg: TrainConfig = TrainConfig(), workers: int = 2, val_fraction: float = 0.15,
     views: int = 2, cache_dir: Path | None = DEFAULT_CACHE, version: str = "0.1.0", seed: int = 0,
     package_overrides: dict | None = None, log: Callable[[str], None] = print,
+    quality_features: int = DEFAULT_QUALITY_FEATURES,
 ) -> dict:
     """Train on a retailer's labelled CSV. Rows are validated up front (all problems reported)."""
     t0 = time.monotonic()
@@ -106,7 +109,7 @@ def train_from_csv(
     n_val = max(1, int(round(val_fraction * len(rows)))) if len(rows) > 1 else 0
     val_rows = [rows[i] for i in sorted(order[:n_val])]
     train_rows = [rows[i] for i in sorted(order[n_val:])] or val_rows
-    spec = input_spec()
+    spec = input_spec(quality_features=quality_features)
     train = extract(train_rows, spec, views=views, workers=workers, cache_dir=cache_dir, label="train", log=log)
     val = extract(val_rows, spec, views=1, keep_pixels=True, workers=workers, cache_dir=cache_dir, label="validation", log=log)
     info = {"data": f"CSV manifest {csv_path}", "rows": len(rows), "val_source": f"{n_val} rows held out at random (seed {seed})"}
@@ -131,7 +134,8 @@ def evaluate_model(
         raise SystemExit(f"{model_dir}: not built from the synthetic catalog; nothing to regenerate for evaluation")
     plan = SynthPlan(seed=synth["train"]["seed"], n_train=synth["train"]["n"], n_val=synth["validation"]["n"],
                      n_test=synth["heldout_in"]["n"], n_shift=synth["heldout_shift"]["n"])
-    sets = synth_sets(plan, workers, cache_dir, log, only=("heldout_in", "heldout_shift"))
+    # The model's own input contract (its quality-feature version included), not today's default.
+    sets = synth_sets(plan, workers, cache_dir, log, only=("heldout_in", "heldout_shift"), spec=manifest.input)
     fp32 = None
     if fp32_path.exists() and sha256_file(fp32_path) == training.get("fp32_sha256"):
         fp32 = fp32_path

@@ -58,13 +58,14 @@ class FeatureSet:
 
 def _code_version() -> str:
     import screener.decode
+    import screener.frame_stats
     import screener.preprocess
 
     h = hashlib.sha256()
     here = Path(__file__).parent
     for name in _SOURCES:
         h.update((here / name).read_bytes())
-    for mod in (screener.decode, screener.preprocess):
+    for mod in (screener.decode, screener.frame_stats, screener.preprocess):
         h.update(Path(mod.__file__).read_bytes())
     return h.hexdigest()[:16]
 

@@ -10,7 +10,7 @@ import pytest
 from screener.classifier import Classifier
 from screener.manifest import load_manifest, sha256_file
 from screener.policy import Policy, Thresholds, Verdict, decide
-from screener.preprocess import QUALITY_FEATURE_NAMES
+from model_build.input_spec import input_spec
 
 from model_build import categories
 from model_build.dataset import ANGLE_LABELS, BACKGROUND_LABELS, serving_input
@@ -31,7 +31,7 @@ def test_sha256_and_manifest(clf):
     assert manifest.name == "product-photo-qa"
     assert (MODEL_DIR / "model.onnx").stat().st_size <= 6 * 2**20
     assert manifest.input.size == 224 and manifest.input.resize == "bilinear" and manifest.input.fit == "squash"
-    assert manifest.input.quality_features.names == QUALITY_FEATURE_NAMES
+    assert manifest.input.quality_features == input_spec().quality_features  # what `make model` builds
     assert manifest.category.labels == categories.LABELS
     assert {k: list(v) for k, v in manifest.category.groups.items()} == categories.group_indices()
     Thresholds.from_mapping(manifest.thresholds)

@@ -12,6 +12,7 @@ from screener.classifier import Classifier
 from screener.policy import Policy, Thresholds, decide
 
 from model_build.build import train_from_csv
+from screener.preprocess import FEATURE_SETS
 from model_build.dataset import serving_input
 from model_build.export import run_onnx, session
 from model_build.train import TrainConfig
@@ -38,13 +39,14 @@ def _write_small_catalog(root):
 
 
 @pytest.mark.slow
-def test_tiny_model_end_to_end_and_served(tmp_path):
+@pytest.mark.parametrize("quality_features", sorted(FEATURE_SETS))
+def test_tiny_model_end_to_end_and_served(tmp_path, quality_features):
     csv_path = _write_small_catalog(tmp_path)
     out = tmp_path / "model"
     train_from_csv(
         csv_path, out, TrainConfig(epochs=1, batch_size=16), workers=1, val_fraction=0.3, cache_dir=None,
         package_overrides={"latency_runs": 5, "quant_variants": ("uint8 activations, fp32: first_conv", "int8 activations, fp32: none")},
-        log=lambda _: None,
+        log=lambda _: None, quality_features=quality_features,
     )
     manifest = json.loads((out / "manifest.json").read_text())
     ev = manifest["evaluation"]
@@ -55,6 +57,8 @@ def test_tiny_model_end_to_end_and_served(tmp_path):
 
     # Served through the real classifier, from the manifest alone.
     clf = Classifier.from_dir(out)
+    assert clf.manifest.input.quality_features.version == quality_features
+    assert clf.manifest.input.quality_features.names == FEATURE_SETS[quality_features].names
     assert clf.manifest.input.mean == pytest.approx((127 / 255,) * 3)
     x = serving_input((tmp_path / "img_000.jpg").read_bytes() if (tmp_path / "img_000.jpg").exists()
                       else next(tmp_path.glob("img_*")).read_bytes(), clf.manifest.input)
