@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from .numeric import median
+
 FRAME_FEATURE_NAMES = (
     "luma_p02",  # 2nd percentile of luma: crushed blacks / lifted shadows
     "luma_p50",  # median luma
@@ -80,7 +82,7 @@ def frame_features(small: Image.Image) -> np.ndarray:
     chroma = np.maximum(np.maximum(r, g), bl) - np.minimum(np.minimum(r, g), bl)
     neutral = chroma <= _NEUTRAL_CHROMA
     highlight = max(p98 * 255.0, 32.0)  # a black frame has no highlights to be relative to
-    median = float(np.median(ring_l))
+    ring_median = median(ring_l)
     feats = (
         p02, p50, p98, clip_hi, clip_lo,
         float(ring_l.mean()) / 255.0,
@@ -89,6 +91,6 @@ def frame_features(small: Image.Image) -> np.ndarray:
         float(np.count_nonzero(neutral & (ring_l >= 235))) / ring_l.size,
         float(np.count_nonzero(neutral & (ring_l >= 0.92 * highlight))) / ring_l.size,
         _ring_edges(luma, b) / 64.0,
-        float(np.count_nonzero(np.abs(ring_l - median) <= 10)) / ring_l.size,
+        float(np.count_nonzero(np.abs(ring_l - ring_median) <= 10)) / ring_l.size,
     )
     return np.asarray(feats, dtype=np.float32)

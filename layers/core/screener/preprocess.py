@@ -23,6 +23,7 @@ from PIL import Image
 
 from .decode import ImageHeader
 from .frame_stats import FRAME_FEATURE_NAMES, frame_features
+from .numeric import median
 from .manifest import InputSpec
 
 QUALITY_FEATURES_V1 = (
@@ -141,7 +142,7 @@ def quality_features(gray: np.ndarray, header: ImageHeader) -> np.ndarray:
     lap_c = _laplacian_abs(coarse)
     lap_mean = _mean(lap)
     lap_c_mean = _mean(lap_c)
-    noise = float(np.median(lap[::3, ::3])) if lap.size else 0.0
+    noise = median(lap[::3, ::3]) if lap.size else 0.0
     mean = float(gray.mean())
     n = gray.size
     short = min(header.width, header.height)
