@@ -171,7 +171,9 @@ def _layer_root(root: Path, props: Mapping[str, Any], metadata: Mapping[str, Any
         return content / "python"
     if str(metadata.get("BuildMethod", "")).startswith("python"):
         return content  # sam build copies the folder's contents under python/
-    return None  # makefile layers (runtime deps, model): stood in for by the venv and MODEL_DIR
+    if content.is_dir() and any((d / "__init__.py").is_file() for d in content.iterdir()):
+        return content  # a makefile layer of our own packages (the core: copied under python/, compiled)
+    return None  # makefile layers of installed deps or data (runtime, model): the venv and MODEL_DIR stand in
 
 
 def _context(template: Mapping[str, Any], overrides: Mapping[str, str] | None, region: str) -> _Context:
