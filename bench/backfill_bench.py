@@ -94,7 +94,7 @@ def upload(s3, bucket: str, prefix: str, photos: list[bytes], n: int) -> list[st
 
 
 def template_spec():
-    from screener_cli.backfill import FUNCTION
+    from screener_cli.backfill_local import FUNCTION
     from screener_cli.template import load_template, resolve_function
 
     return resolve_function(load_template(ROOT / "template.yaml"), FUNCTION, root=ROOT)
@@ -106,7 +106,7 @@ def bench_throughput(args, s3, bucket: str) -> dict:
     from screener.backfill.report import STAGES
     from screener.backfill.runs import RunReader
     from screener.s3_objects import S3Objects
-    from screener_cli.backfill import LocalFunction, seed_body
+    from screener_cli.backfill_local import LocalFunction, seed_body
 
     photos = photo_set(1500, 24)
     upload(s3, bucket, "tp/", photos, args.objects)

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
-from .backfill import FUNCTION, LocalFunction, ProgressBar, _print_stats, new_run_id, seed_body, write_report
+from .backfill_local import FUNCTION, LocalFunction, ProgressBar, new_run_id, print_stats, seed_body, write_report
 from .invoke import ROOT
 from .template import load_template, resolve_function
 
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         stats = local.run(queue_url, dlq_url, max_seconds=1800, on_tick=bar.tick)
         wall = time.perf_counter() - t0
         bar.close()
-        _print_stats(stats)
+        print_stats(stats)
         p = bar.last
         print(f"backfilled {p.done}/{p.listed} objects in {wall:.1f} s ({p.done / wall:.1f} objects/s end to end, "
               f"{args.concurrency} local environment(s)); logs in {os.path.relpath(local.log)}\n")
