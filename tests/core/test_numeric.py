@@ -16,9 +16,7 @@ def test_equals_numpy_median_bit_for_bit(dtype, n) -> None:
     rng = np.random.default_rng(n)
     for a in (rng.normal(100, 40, n), rng.integers(0, 255, n), np.full(n, 7)):
         a = a.astype(dtype)
-        want = float(np.median(a))
-        assert median(a) == want or (np.isnan(want) and np.isnan(median(a)))
-        assert np.float64(median(a)).tobytes() == np.float64(want).tobytes()
+        assert np.float64(median(a)).tobytes() == np.float64(np.median(a)).tobytes()
 
 
 def test_strided_2d_views_like_the_quality_window() -> None:

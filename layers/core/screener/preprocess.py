@@ -23,8 +23,8 @@ from PIL import Image
 
 from .decode import ImageHeader
 from .frame_stats import FRAME_FEATURE_NAMES, frame_features
-from .numeric import median
 from .manifest import InputSpec
+from .numeric import median
 
 QUALITY_FEATURES_V1 = (
     "lap_mean",  # log mean |Laplacian| at analysis scale: falls with blur
@@ -61,8 +61,6 @@ FEATURE_SETS = {
     1: FeatureSet(QUALITY_FEATURES_V1, crop=512, frame=False),
     2: FeatureSet(QUALITY_FEATURES_V2, crop=384, frame=True),
 }
-QUALITY_FEATURES_VERSION = max(FEATURE_SETS)  # what model_build trains new models with
-QUALITY_FEATURE_NAMES = FEATURE_SETS[QUALITY_FEATURES_VERSION].names
 
 _FILTERS = {
     "nearest": Image.Resampling.NEAREST,

@@ -19,8 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..config import ConfigError, Prefixes
-from ..config import env_int  # one bounded-integer env parser for all config
+from ..config import ConfigError, Prefixes, env_int
 from .messages import MAX_OBJECTS_PER_WORK, Rules
 from .report import REPORTS_ROOT
 
