@@ -31,11 +31,17 @@ def export_onnx(net: ScreenerNet, path: Path, n_quality: int) -> Path:
             input_names=[IMAGE_INPUT, QUALITY_INPUT], output_names=list(OUTPUT_NAMES),
             dynamic_axes=axes, do_constant_folding=True,
         )
-    model = fold_pads_into_convs(_constant_fold(buf.getvalue()))
+    model = clean_export(buf.getvalue())
     onnx.checker.check_model(model, full_check=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     return path
+
+
+def clean_export(model_bytes: bytes) -> onnx.ModelProto:
+    """What every exported graph goes through before quantisation: constant folding, then the
+    TF-"same" Pads folded into their Convs."""
+    return fold_pads_into_convs(_constant_fold(model_bytes))
 
 
 def _constant_fold(model_bytes: bytes) -> onnx.ModelProto:

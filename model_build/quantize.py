@@ -22,9 +22,10 @@ from .input_spec import IMAGE_INPUT, QUALITY_INPUT
 
 
 class ServingCalibrationReader(CalibrationDataReader):
-    """Feeds prepared (pixels, quality features) pairs, one image per batch, as serving does."""
+    """Feeds prepared (pixels, quality features) pairs, one image per batch, as serving does.
+    ``quality`` None: a pixels-only graph (the plain backbone ``bench.model_latency`` compares)."""
 
-    def __init__(self, pixels: np.ndarray, quality: np.ndarray):
+    def __init__(self, pixels: np.ndarray, quality: np.ndarray | None):
         self._pixels, self._quality = pixels, quality
         self._i = 0
 
@@ -33,7 +34,10 @@ class ServingCalibrationReader(CalibrationDataReader):
             return None
         i = self._i
         self._i += 1
-        return {IMAGE_INPUT: self._pixels[i : i + 1], QUALITY_INPUT: self._quality[i : i + 1]}
+        feed = {IMAGE_INPUT: self._pixels[i : i + 1]}
+        if self._quality is not None:
+            feed[QUALITY_INPUT] = self._quality[i : i + 1]
+        return feed
 
     def rewind(self) -> None:
         self._i = 0
@@ -97,7 +101,7 @@ def exclusion_candidates(pre_path: Path) -> dict[str, list[str]]:
 ACTIVATION_TYPES = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8}
 
 
-def quantize(pre_path: Path, out_path: Path, pixels: np.ndarray, quality: np.ndarray, exclude: list[str],
+def quantize(pre_path: Path, out_path: Path, pixels: np.ndarray, quality: np.ndarray | None, exclude: list[str],
              activations: str = "int8") -> Path:
     """QDQ: symmetric per-channel int8 weights, asymmetric 8-bit activations, MinMax calibration.
 
