@@ -21,9 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from .backfill_demo import run as run_demo
-from .backfill_local import (LocalFunction, ProgressBar, _objects, _sqs, new_run_id, print_stats, seed_body,
-                             write_report)
+from .backfill_local import LocalFunction, ProgressBar, new_run_id, print_stats, seed_body, write_report
 from .invoke import LOCAL_MODEL_DIR, ROOT, parse_overrides
+
+
+def _objects():
+    from screener.deps import s3_client
+    from screener.s3_objects import S3Objects
+
+    return S3Objects(s3_client(os.environ, max_pool_connections=16))
+
+
+def _sqs():
+    import boto3
+
+    return boto3.client("sqs")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

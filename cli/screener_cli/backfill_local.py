@@ -26,19 +26,6 @@ FUNCTION, QUEUE, DLQ = "BackfillFunction", "BackfillQueue", "BackfillDeadLetterQ
 LOCAL_QUEUE_NAMES = {QUEUE: "backfill", DLQ: "backfill-dlq"}
 
 
-def _objects():
-    from screener.deps import s3_client
-    from screener.s3_objects import S3Objects
-
-    return S3Objects(s3_client(os.environ, max_pool_connections=16))
-
-
-def _sqs():
-    import boto3
-
-    return boto3.client("sqs")
-
-
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
