@@ -9,36 +9,22 @@ The model is this checkout's, so only the code and the environment differ.
 """
 from __future__ import annotations
 
-import json
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-from .cold import KEYS
+from .cold import KEYS, run_child
 
 MODEL_DIR = Path("layers/model").resolve()
 
 
-def tree_env(tree: Path) -> dict[str, str]:
-    from screener_cli.template import load_template, resolve_function
-
-    return resolve_function(load_template(tree / "template.yaml"), "UploadFunction", root=tree).environment
-
-
 def run(spec: str, photo: Path, handler: bool) -> dict:
     tree, *overrides = spec.split("+")
-    root = Path(tree).resolve()
-    env = {**os.environ, **tree_env(root), "MODEL_DIR": str(MODEL_DIR), "AWS_DEFAULT_REGION": "us-east-1",
-           "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING", "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTHONPATH": f"{root / 'layers' / 'core'}{os.pathsep}{root}",
-           **dict(o.split("=", 1) for o in overrides)}
-    cmd = [sys.executable, "-m", "bench.child", str(MODEL_DIR), str(photo)] + (["--handler"] if handler else [])
-    out = subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"{spec}: child failed ({out.returncode}): {out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    try:
+        return run_child(MODEL_DIR, photo, handler, tree=Path(tree).resolve(),
+                         overrides=dict(o.split("=", 1) for o in overrides))
+    except RuntimeError as e:
+        raise RuntimeError(f"{spec}: {e}") from e
 
 
 def main(argv: list[str]) -> int:
