@@ -45,9 +45,6 @@ class InputSpec:
     fit: str  # "squash": whole frame resized to size x size, so crop defects stay visible
     analysis_size: int  # decode at no less than this (short side) for the sharpness statistics
     quality_features: QualityFeatureSpec | None
-    # Pillow's resize(reducing_gap=...): an integer box reduce first, then the filter over the
-    # last factor of < 2 x gap. None = the filter over the whole reduction (older models).
-    reducing_gap: float | None = None
 
 
 @dataclass(frozen=True)
@@ -96,14 +93,6 @@ def _triple(v: Any, where: str) -> tuple[float, float, float]:
     return (float(v[0]), float(v[1]), float(v[2]))
 
 
-def _reducing_gap(v: Any) -> float | None:
-    if v is None:
-        return None
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 1.0:
-        raise ManifestError(f"manifest: input.reducing_gap must be a number >= 1 or absent, got {v!r}")
-    return float(v)
-
-
 def parse_manifest(raw: Mapping[str, Any]) -> ModelManifest:
     """Validate a manifest dict and return the typed manifest. Raises ManifestError."""
     if raw.get("schema") != SCHEMA_VERSION:
@@ -132,7 +121,6 @@ def parse_manifest(raw: Mapping[str, Any]) -> ModelManifest:
         fit=fit,
         analysis_size=int(inp.get("analysis_size", size)),
         quality_features=qspec,
-        reducing_gap=_reducing_gap(inp.get("reducing_gap")),
     )
     heads: dict[str, Head] = {}
     for name, h in _req(raw, "heads", "manifest").items():

@@ -60,8 +60,6 @@ class FeatureSet:
 FEATURE_SETS = {
     1: FeatureSet(QUALITY_FEATURES_V1, crop=512, frame=False),
     2: FeatureSet(QUALITY_FEATURES_V2, crop=384, frame=True),
-    # v1's statistics on v2's 384 px window: 0.5 of v1's pixels, half its cost.
-    3: FeatureSet(QUALITY_FEATURES_V1, crop=384, frame=False),
 }
 
 _FILTERS = {
@@ -201,7 +199,7 @@ def feature_set(version: int, names: tuple[str, ...]) -> FeatureSet:
 def prepare(rgb: Image.Image, header: ImageHeader, spec: InputSpec) -> ModelInput:
     """Model inputs for one decoded 8-bit RGB image (see module docstring)."""
     work = analysis_image(rgb, spec.analysis_size)
-    small = work.resize((spec.size, spec.size), _FILTERS[spec.resize], reducing_gap=spec.reducing_gap)
+    small = work.resize((spec.size, spec.size), _FILTERS[spec.resize])
     pixels = _normalised_nchw(small, spec.mean, spec.std)
     if spec.quality_features is None:
         q = np.zeros((1, 0), dtype=np.float32)
