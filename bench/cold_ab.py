@@ -5,7 +5,8 @@ Each TREE is a checkout of this repository (e.g. ``git archive <commit> | tar -x
 path and the upload function's environment from that tree's ``template.yaml``; ``+VAR=value``
 overrides one variable (``TREE+ORT_DISABLE_TELEMETRY=0``). Runs alternate tree by tree, N
 rounds, so a change in the machine's load falls on every variant alike; prints the medians.
-The model is this checkout's, so only the code and the environment differ.
+The model is this checkout's unless ``+MODEL_DIR=path`` names another, so by default only the
+code and the environment differ.
 """
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ MODEL_DIR = Path("layers/model").resolve()
 
 
 def run(spec: str, photo: Path, handler: bool) -> dict:
-    tree, *overrides = spec.split("+")
+    tree, *pairs = spec.split("+")
+    overrides = dict(o.split("=", 1) for o in pairs)
+    model = Path(overrides.pop("MODEL_DIR", MODEL_DIR)).resolve()
     try:
-        return run_child(MODEL_DIR, photo, handler, tree=Path(tree).resolve(),
-                         overrides=dict(o.split("=", 1) for o in overrides))
+        return run_child(model, photo, handler, tree=Path(tree).resolve(), overrides=overrides)
     except RuntimeError as e:
         raise RuntimeError(f"{spec}: {e}") from e
 

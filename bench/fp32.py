@@ -1,9 +1,10 @@
-"""The fp32 network behind a QDQ INT8 model, for the naive baseline when no fp32 export is at hand.
+"""The fp32 network behind an INT8 model, for the naive baseline when no fp32 export is at hand.
 
 A fresh clone ships only the INT8 ``model.onnx``. Undoing the quantisation gives the same graph
 (the same convolutions, shapes and op count) with fp32 weights, which ONNX Runtime then runs on
 its fp32 kernels: the right thing to time as "fp32 ONNX at batch 1". Its outputs differ from the
-original fp32 export only by the quantisation error, which does not matter for timing.
+original fp32 export only by the quantisation error, which does not matter for timing. A graph
+shipped fused is first put back in QDQ form (``qdq.py``).
 
 - DequantizeLinear on a constant (weights, biases): folded into an fp32 initializer.
 - QuantizeLinear -> DequantizeLinear on an activation: replaced by a Clip to the range the
@@ -15,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import onnx
 from onnx import numpy_helper
+
+from .qdq import is_fused, to_qdq
 
 
 def _attr(node: onnx.NodeProto, name: str, default: int) -> int:
@@ -42,6 +45,8 @@ def _saturation(q: onnx.NodeProto, inits: dict[str, onnx.TensorProto]) -> tuple[
 
 def dequantize_model(int8: bytes) -> bytes:
     model = onnx.load_from_string(int8)
+    if is_fused(model):  # the shipped graph is saved fused (model_build/serving_graph.py)
+        model = to_qdq(model)
     g = model.graph
     inits = {i.name: i for i in g.initializer}
     rename: dict[str, str] = {}  # output of a removed Q->DQ pair -> the clipped fp32 tensor

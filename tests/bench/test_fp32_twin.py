@@ -39,3 +39,43 @@ def test_dequantised_model_matches_its_int8_source(tmp_path) -> None:
     for feed in _feeds(4, 1):
         for x, y in zip(a.run(None, feed), b.run(None, feed)):
             np.testing.assert_allclose(x, y, atol=0.05)
+
+
+def _fused(tmp_path, int8_path):
+    from model_build.serving_graph import fuse
+
+    feeds = _feeds(4, 2)
+    px = np.concatenate([f["image"] for f in feeds])
+    q = np.concatenate([f["quality_features"] for f in feeds])
+    return fuse(int8_path, tmp_path / "fused.onnx", px, q)
+
+
+def test_a_graph_shipped_fused_gives_the_same_twin_as_its_qdq_form(tmp_path) -> None:
+    fp32_path, int8_path = tmp_path / "fp32.onnx", tmp_path / "int8.onnx"
+    fp32_path.write_bytes(model_bytes())
+    quantize_static(str(fp32_path), str(int8_path), _Reader(_feeds(16, 0)), quant_format=QuantFormat.QDQ,
+                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    fused = _fused(tmp_path, int8_path).read_bytes()
+    assert {n.op_type for n in onnx.load_from_string(fused).graph.node} & {"QGemm", "QLinearConv", "QLinearAdd"}
+    a, b = ort.InferenceSession(dequantize_model(int8_path.read_bytes())), ort.InferenceSession(dequantize_model(fused))
+    for feed in _feeds(4, 3):
+        for x, y in zip(a.run(None, feed), b.run(None, feed)):
+            np.testing.assert_allclose(x, y, atol=1e-5)
+
+
+def test_the_committed_models_twin_is_fp32_and_agrees_with_it() -> None:
+    """The shipped graph (fused: QLinearConv, QGemm, QLinearConcat, a Flatten on 8-bit data …)."""
+    from pathlib import Path
+
+    int8 = (Path(__file__).resolve().parents[2] / "layers" / "model" / "model.onnx").read_bytes()
+    twin = dequantize_model(int8)
+    ops = {n.op_type for n in onnx.load_from_string(twin).graph.node}
+    assert not ops & {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QGemm", "QLinearAdd"}
+    assert "Conv" in ops
+    a, b = ort.InferenceSession(int8), ort.InferenceSession(twin)
+    rng = np.random.default_rng(4)
+    for _ in range(2):
+        feed = {"image": rng.uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32),
+                "quality_features": rng.normal(0, 1, (1, 11)).astype(np.float32)}
+        for x, y in zip(a.run(None, feed), b.run(None, feed)):
+            np.testing.assert_allclose(x, y, atol=0.1)  # probabilities: INT8 rounding only
