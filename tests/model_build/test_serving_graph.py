@@ -1,0 +1,97 @@
+"""The fused serving graph computes exactly what the QDQ graph computes, with fewer nodes."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper, numpy_helper
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+from model_build.input_spec import IMAGE_INPUT, QUALITY_INPUT
+from model_build.serving_graph import fuse
+
+
+class _Reader(CalibrationDataReader):
+    def __init__(self, feeds):
+        self.it = iter(feeds)
+
+    def get_next(self):
+        return next(self.it, None)
+
+
+def _qdq_model(tmp: Path, feeds) -> Path:
+    """A small conv net with both inputs, quantised the way the build quantises (QDQ, per-channel)."""
+    rng = np.random.default_rng(0)
+    w1 = numpy_helper.from_array(rng.normal(0, 0.3, (8, 3, 3, 3)).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array(rng.normal(0, 0.3, (8, 8, 1, 1)).astype(np.float32), "w2")
+    fc = numpy_helper.from_array(rng.normal(0, 0.3, (8 + 2, 3)).astype(np.float32), "fc")
+    nodes = [
+        helper.make_node("Conv", [IMAGE_INPUT, "w1"], ["c1"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"]),
+        helper.make_node("Add", ["c2", "r1"], ["a"]),
+        helper.make_node("GlobalAveragePool", ["a"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Concat", ["f", QUALITY_INPUT], ["z"], axis=1),
+        helper.make_node("MatMul", ["z", "fc"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny",
+        [helper.make_tensor_value_info(IMAGE_INPUT, onnx.TensorProto.FLOAT, [None, 3, 32, 32]),
+         helper.make_tensor_value_info(QUALITY_INPUT, onnx.TensorProto.FLOAT, [None, 2])],
+        [helper.make_tensor_value_info("probs", onnx.TensorProto.FLOAT, [None, 3])],
+        [w1, w2, fc],
+    )
+    fp32 = tmp / "fp32.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), fp32)
+    qdq = tmp / "qdq.onnx"
+    quantize_static(str(fp32), str(qdq), _Reader(feeds), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    return qdq
+
+
+def _ops(path: Path) -> Counter:
+    return Counter(n.op_type for n in onnx.load(str(path)).graph.node)
+
+
+def test_fused_graph_is_bit_identical_and_has_no_qdq_pairs_left_around_convs(tmp_path):
+    rng = np.random.default_rng(1)
+    pixels = rng.normal(0, 1, (6, 3, 32, 32)).astype(np.float32)
+    quality = rng.normal(0, 1, (6, 2)).astype(np.float32)
+    qdq = _qdq_model(tmp_path, [{IMAGE_INPUT: pixels[i : i + 1], QUALITY_INPUT: quality[i : i + 1]} for i in range(6)])
+    out = fuse(qdq, tmp_path / "served.onnx", pixels, quality)
+    before, after = _ops(qdq), _ops(out)
+    assert before["Conv"] == 2 and before["DequantizeLinear"] > 4
+    assert after["Conv"] == 0 and after["QLinearConv"] == 2  # fused ahead of time
+    assert sum(after.values()) < sum(before.values())
+
+
+def test_a_fused_graph_that_computes_something_else_is_refused(tmp_path, monkeypatch):
+    rng = np.random.default_rng(2)
+    pixels = rng.normal(0, 1, (3, 3, 32, 32)).astype(np.float32)
+    quality = rng.normal(0, 1, (3, 2)).astype(np.float32)
+    qdq = _qdq_model(tmp_path, [{IMAGE_INPUT: pixels[i : i + 1], QUALITY_INPUT: quality[i : i + 1]} for i in range(3)])
+    import model_build.serving_graph as sg
+
+    real = sg._session
+
+    def corrupting(model, level, save_to=None):
+        sess = real(model, level, save_to)
+        if save_to is not None:  # the saved graph gets a different weight: what a bad fuse would do
+            m = onnx.load(str(save_to))
+            for init in m.graph.initializer:
+                if init.data_type == onnx.TensorProto.INT8 and len(init.dims) == 4:
+                    a = numpy_helper.to_array(init).copy()
+                    a.flat[0] = np.int8(-a.flat[0] if a.flat[0] else 5)
+                    init.CopyFrom(numpy_helper.from_array(a, init.name))
+                    break
+            onnx.save(m, str(save_to))
+        return sess
+
+    monkeypatch.setattr(sg, "_session", corrupting)
+    with pytest.raises(ValueError, match="differs from the QDQ graph"):
+        fuse(qdq, tmp_path / "served.onnx", pixels, quality)
