@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from screener.classifier import Classifier
@@ -42,6 +44,16 @@ def test_sha256_and_manifest(clf):
 
 def _predict(clf, data: bytes):
     return clf.predict(serving_input(data, clf.manifest.input))
+
+
+def test_the_shipped_graph_is_fused_ahead_of_time():
+    """Session creation does not redo the fusion (model_build/serving_graph.py): no float conv or
+    Q/DQ pair is left around the convolutions."""
+    ops = Counter(n.op_type for n in onnx.load(str(MODEL_DIR / "model.onnx")).graph.node)
+    q = json.loads((MODEL_DIR / "manifest.json").read_text())["evaluation"]["quantization"]
+    kept_stem = "first_conv" in q["variants"][q["chosen"]]["kept_fp32"]  # measured choice: stem may stay fp32
+    assert ops["Conv"] == int(kept_stem) and ops["QLinearConv"] >= 50
+    assert ops["DequantizeLinear"] + ops["QuantizeLinear"] < 10
 
 
 def test_real_photos_top1_as_expected(clf, skimage_data):
