@@ -11,7 +11,7 @@ import numpy as np
 
 from screener.manifest import InputSpec, load_manifest, sha256_file
 
-from .evaluate import evaluate_sets, latency_ms, real_photo_sanity, summarise, targets_table, write_report
+from .evaluate import evaluate_sets, intervals, latency_ms, real_photo_sanity, summarise, targets_table, write_report
 from .features_cache import DEFAULT_CACHE, FeatureSet, extract
 from .input_spec import DEFAULT_QUALITY_FEATURES, input_spec
 from .manifest_csv import read_manifest
@@ -154,7 +154,7 @@ def evaluate_model(
                 "heldout_in: the training distribution, unseen images; heldout_shift: product kinds, textures and "
                 "backdrops that training never saw.",
         "summary": summary,
-        "targets": targets_table(summary),
+        "targets": targets_table(summary, intervals(res)),
         "thresholds": thresholds,
         "operating_point": dict(manifest.operating_point),
         "sets": res,
@@ -165,6 +165,7 @@ def evaluate_model(
     write_report(out, result)
     log(f"report written to {out}/index.html")
     for t in result["targets"]:
-        log(f"  {t['figure']:<18} {t['measured']:.4f}  target {t['target']:<8} {'met' if t['met'] else 'MISSED'}")
+        ci = f"  95 % interval {t['ci95'][0]:.4f}-{t['ci95'][1]:.4f}" if "ci95" in t else ""
+        log(f"  {t['figure']:<18} {t['measured']:.4f}  target {t['target']:<8} {'met' if t['met'] else 'MISSED'}{ci}")
     return result
 

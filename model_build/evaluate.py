@@ -18,7 +18,7 @@ from . import plots
 from .dataset import serving_input
 from .export import max_abs_diff, run_onnx, session
 from .features_cache import FeatureSet
-from .metrics import category_agreement, head_metrics, headline
+from .metrics import category_agreement, head_metrics, headline, wilson
 from .operating_point import evaluate_policy, frontier, scores_list, sweep
 
 TARGETS = {
@@ -162,16 +162,36 @@ def real_photo_sanity(model_dir: Path) -> list[dict]:
     return rows
 
 
-def targets_table(summary: dict) -> list[dict]:
-    """Each target with the measured figure (shifted set, INT8) and met/missed."""
+def targets_table(summary: dict, ci95: dict[str, tuple[float, float]] | None = None) -> list[dict]:
+    """Each target with the measured figure (shifted set, INT8) and met/missed; for proportions,
+    the 95 % interval and whether all of it clears the target (``certain``)."""
     rows = []
     for key, (op, target) in TARGETS.items():
         value = summary.get(key)
         if value is None:
             continue
         met = value >= target if op == ">=" else value <= target
-        rows.append({"figure": key, "target": f"{op} {target}", "measured": value, "met": bool(met)})
+        row = {"figure": key, "target": f"{op} {target}", "measured": value, "met": bool(met)}
+        if ci95 and key in ci95:
+            lo, hi = ci95[key]
+            row["ci95"] = [lo, hi]
+            row["certain"] = bool(lo >= target if op == ">=" else hi <= target)
+        rows.append(row)
     return rows
+
+
+def intervals(sets_res: dict, shift: str = "heldout_shift") -> dict[str, tuple[float, float]]:
+    """95 % Wilson intervals of the proportion-type targets on the shifted set (INT8): accuracies
+    over all photos, auto-approve over compliant photos, false-approve over the others."""
+    e = sets_res[shift]
+    n, good = e["n"], e["approval"]["compliant"]
+    h, op = headline(e["int8"]), e["approval"]["operating_point"]
+    return {
+        "background_acc": wilson(round(h["background_acc"] * n), n),
+        "angle_acc": wilson(round(h["angle_acc"] * n), n),
+        "auto_approve": wilson(round(op["auto_approve"] * good), good),
+        "false_approve": wilson(round(op["false_approve"] * (n - good)), n - good),
+    }
 
 
 def summarise(sets_res: dict, latency: dict | None, shift: str = "heldout_shift") -> dict:

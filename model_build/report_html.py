@@ -56,10 +56,14 @@ def render_index(r: dict) -> str:
         f"<p>{html.escape(r.get('note', ''))}</p>",
     ]
     if r.get("targets"):
-        rows = [[html.escape(t["figure"]), html.escape(t["target"]),
-                 _num(t["measured"], 4), f"<span class='{'met' if t['met'] else 'missed'}'>{'met' if t['met'] else 'MISSED'}</span>"]
+        rows = [[html.escape(t["figure"]), html.escape(t["target"]), _num(t["measured"], 4),
+                 f"{_num(t['ci95'][0], 4)} – {_num(t['ci95'][1], 4)}" if "ci95" in t else "",
+                 f"<span class='{'met' if t['met'] else 'missed'}'>{'met' if t['met'] else 'MISSED'}</span>"
+                 + (" (whole interval)" if t.get("certain") else " (not the whole interval)" if t["met"] and "ci95" in t else "")]
                 for t in r["targets"]]
-        parts += ["<h2>Targets (shifted held-out set, INT8)</h2>", _table(["figure", "target", "measured", ""], rows)]
+        parts += ["<h2>Targets (shifted held-out set, INT8)</h2>",
+                  "<p>95 % Wilson intervals for the proportions: a few hundred held-out photos leave wide margins.</p>",
+                  _table(["figure", "target", "measured", "95 % interval", ""], rows)]
     header = ["metric"] + [f"{n} {k}" for n in names for k in ("INT8", "fp32")]
     parts += ["<h2>Per-head metrics: in-distribution vs shifted</h2>", _table(header, _head_rows(sets))]
     drows = []
