@@ -110,15 +110,19 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(tmp.name) / f"{p.name}.{'jpg' if p.fmt == 'JPEG' else 'png'}"
         path.write_bytes(p.data)
         files[p.name] = path
-    core = cold.cold_start(models.model_dir, files[big_jpeg.name], cold_runs)
-    handler = cold.cold_start(models.model_dir, files[big_jpeg.name], cold_runs, handler=True)
-    print(f"\n## Cold start, fresh process, median of {cold_runs} (first verdict on {big_jpeg.name})\n")
+    colds = cold.cold_starts(models.model_dir, files[big_jpeg.name], cold_runs)
+    floor_c, core, handler = colds["floor"], colds["core"], colds["handler"]
+    print(f"\n## Cold start, fresh process, median of {cold_runs} interleaved (first verdict on {big_jpeg.name})\n")
+    print("floor: numpy, Pillow and onnxruntime imported, the model's session, one inference on a ready input;"
+          " no screener code, no decode. The floor's absolute time tracks this shared machine's speed.\n")
     print(table(["path", "imports ms", "session ms", "first verdict ms", "to first verdict ms", "CPU ms to first verdict",
-                 "process ms (with interpreter)"],
-                [[name, c["imports_ms"], c["session_ms"], c["first_verdict_ms"], c["total_ms"], c["cpu_ms"], c["process_ms"]]
-                 for name, c in (("core (numpy, Pillow, onnxruntime, screener)", core),
+                 "CPU vs floor", "process ms (with interpreter)"],
+                [[name, c["imports_ms"], c["session_ms"], c["first_verdict_ms"], c["total_ms"], c["cpu_ms"],
+                  f"{c['vs_floor']:.2f}x" if "vs_floor" in c else "1", c["process_ms"]]
+                 for name, c in (("floor (runtime imports + session + one inference)", floor_c),
+                                 ("core (numpy, Pillow, onnxruntime, screener)", core),
                                  ("upload handler module (+ powertools, botocore)", handler))]))
-    out["cold_start"] = {"core": core, "handler": handler}
+    out["cold_start"] = colds
     rss = {p.name: cold.peak_rss(models.model_dir, files[p.name]) for p in photos}
     if not a.tiny:  # the costliest photo the default rules still decode: sizes memory and timeout
         worst = worst_case()
@@ -155,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         *[["pipeline / floor, " + f.photo.name, "<= 1.25x", f"{f.floor_ratio:.2f}x (analysis-scale floor: {f.floor_analysis_ratio:.2f}x)",
            f.floor_ratio <= TARGETS["floor_ratio"]] for f in figs],
         # Wall time is the target; on a shared machine CPU time is the estimate for an unshared vCPU.
-        *[[f"cold start to first verdict ({name})", "<= 300 ms", f"{c['total_ms']:.0f} ms wall, {c['cpu_ms']:.0f} ms CPU",
+        *[[f"cold start to first verdict ({name})", "<= 300 ms",
+           f"{c['total_ms']:.0f} ms wall, {c['cpu_ms']:.0f} ms CPU ({c['vs_floor']:.2f}x the floor's {floor_c['cpu_ms']:.0f})",
            True if c["total_ms"] <= TARGETS["cold_ms"] else "in CPU time only" if c["cpu_ms"] <= TARGETS["cold_ms"] else False]
           for name, c in (("core", core), ("handler", handler))],
         ["peak RSS, one " + big_jpeg.name, "<= 200 MB", f"{rss[big_jpeg.name]['peak_mb']:.0f} MB", rss[big_jpeg.name]["peak_mb"] <= TARGETS["rss_mb"]],

@@ -1,6 +1,6 @@
 """One cold container, in a fresh interpreter: imports, model session, first verdict, peak RSS.
 
-    python -m bench.child MODEL_DIR PHOTO [--handler]
+    python -m bench.child MODEL_DIR PHOTO [--handler | --floor]
 
 Prints one JSON line: wall ms per step, and the process's CPU ms from the first import to the
 verdict (what an unshared vCPU would take, I/O waits aside). Only the standard library is imported before the clock starts, so the
@@ -8,6 +8,9 @@ import figure is the screener's own. Plain mode imports the core (numpy, Pillow,
 screener) and builds the classifier as the functions do; ``--handler`` imports the upload
 function's module instead (adding powertools and botocore) and builds its dependencies, as Lambda's
 init does. The first verdict is ``screen_bytes`` on the photo (no S3: the bytes are local).
+``--floor`` is the baseline no screener can beat: numpy, Pillow and onnxruntime imported, the
+model's session created with one intra-op thread, and one inference on an input prepared in
+advance (zeros of the manifest's shapes); no screener code, no decode.
 """
 import time
 
@@ -37,6 +40,33 @@ def _ru_maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def _floor(model_dir: str, t0: float, c0: float) -> None:
+    import numpy as np  # noqa: PLC0415
+    import onnxruntime as ort  # noqa: PLC0415
+    import PIL.Image  # noqa: F401, PLC0415
+
+    t1 = time.perf_counter()
+    with open(os.path.join(model_dir, "manifest.json")) as f:
+        inp = json.load(f)["input"]
+    feed = {inp["name"]: np.zeros((1, 3, inp["size"], inp["size"]), np.float32)}
+    if inp.get("quality_features"):
+        qf = inp["quality_features"]
+        feed[qf["name"]] = np.zeros((1, len(qf["names"])), np.float32)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    with open(os.path.join(model_dir, "model.onnx"), "rb") as f:
+        sess = ort.InferenceSession(f.read(), sess_options=so, providers=["CPUExecutionProvider"])
+    t2 = time.perf_counter()
+    rss_ready = _rss_mb()
+    sess.run(None, feed)
+    t3 = time.perf_counter()
+    print(json.dumps({
+        "cpu_ms": (time.process_time() - c0) * 1000.0, "imports_ms": (t1 - t0) * 1000.0,
+        "session_ms": (t2 - t1) * 1000.0, "first_verdict_ms": (t3 - t2) * 1000.0, "total_ms": (t3 - t0) * 1000.0,
+        "verdict": "", "rss_ready_mb": rss_ready, "rss_peak_mb": _rss_mb(), "ru_maxrss_mb": _ru_maxrss_mb(),
+    }))
+
+
 def main(argv: list[str]) -> None:
     model_dir, photo = argv[0], argv[1]
     handler = "--handler" in argv
@@ -44,6 +74,9 @@ def main(argv: list[str]) -> None:
     with open(photo, "rb") as f:
         data = f.read()
     t0, c0 = time.perf_counter(), time.process_time()
+    if "--floor" in argv:
+        _floor(model_dir, t0, c0)
+        return
     if handler:
         sys.path.insert(0, os.path.join(os.getcwd(), "functions", "upload"))
         import app  # noqa: PLC0415 - the import is what is being timed
