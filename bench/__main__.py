@@ -1,8 +1,8 @@
 """python -m bench [--tiny] [--rounds N] [--json PATH]: the speed figures of issue 6, as tables.
 
 Everything runs here, without AWS: pipeline against naive and floor (one run, interleaved),
-per-stage times, cold start and peak RSS in fresh processes, and the backfill worker with S3
-latency injected. Figures are medians; ratios compare variants measured in the same rounds.
+per-stage times, cold start (against a floor of bare imports and session, interleaved) and peak
+RSS in fresh processes, and the backfill worker with S3 latency injected. Figures are medians; ratios compare variants measured in the same rounds.
 ``--tiny`` runs the same code on small photos with the test fixture's model, for the harness's
 own test: its figures mean nothing.
 """
