@@ -2,7 +2,8 @@
 
 Everything runs here, without AWS: pipeline against naive and floor (one run, interleaved),
 per-stage times, cold start (against a floor of bare imports and session, interleaved) and peak
-RSS in fresh processes, and the backfill worker with S3 latency injected. Figures are medians; ratios compare variants measured in the same rounds.
+RSS in fresh processes, and the backfill worker with S3 latency injected. Figures are medians;
+ratios compare variants measured in the same rounds.
 ``--tiny`` runs the same code on small photos with the test fixture's model, for the harness's
 own test: its figures mean nothing.
 """

@@ -59,11 +59,22 @@ def _floor(model_dir: str, t0: float, c0: float) -> None:
     t2 = time.perf_counter()
     rss_ready = _rss_mb()
     sess.run(None, feed)
-    t3 = time.perf_counter()
+    _emit(t0, t1, t2, time.perf_counter(), c0, "", rss_ready)
+
+
+def _emit(t0: float, t1: float, t2: float, t3: float, c0: float, verdict: str, rss_ready: float) -> None:
+    """The one JSON line: steps between the clock readings t0..t3 (start, imported, session
+    ready, first verdict), the process's CPU since c0, and memory."""
     print(json.dumps({
-        "cpu_ms": (time.process_time() - c0) * 1000.0, "imports_ms": (t1 - t0) * 1000.0,
-        "session_ms": (t2 - t1) * 1000.0, "first_verdict_ms": (t3 - t2) * 1000.0, "total_ms": (t3 - t0) * 1000.0,
-        "verdict": "", "rss_ready_mb": rss_ready, "rss_peak_mb": _rss_mb(), "ru_maxrss_mb": _ru_maxrss_mb(),
+        "cpu_ms": (time.process_time() - c0) * 1000.0,
+        "imports_ms": (t1 - t0) * 1000.0,
+        "session_ms": (t2 - t1) * 1000.0,
+        "first_verdict_ms": (t3 - t2) * 1000.0,
+        "total_ms": (t3 - t0) * 1000.0,
+        "verdict": verdict,
+        "rss_ready_mb": rss_ready,
+        "rss_peak_mb": _rss_mb(),
+        "ru_maxrss_mb": _ru_maxrss_mb(),
     }))
 
 
@@ -97,19 +108,7 @@ def main(argv: list[str]) -> None:
     t2 = time.perf_counter()
     rss_ready = _rss_mb()
     result = screen_bytes(data, clf, config)
-    t3 = time.perf_counter()
-    cpu = time.process_time() - c0
-    print(json.dumps({
-        "cpu_ms": cpu * 1000.0,
-        "imports_ms": (t1 - t0) * 1000.0,
-        "session_ms": (t2 - t1) * 1000.0,
-        "first_verdict_ms": (t3 - t2) * 1000.0,
-        "total_ms": (t3 - t0) * 1000.0,
-        "verdict": result.verdict.value,
-        "rss_ready_mb": rss_ready,
-        "rss_peak_mb": _rss_mb(),
-        "ru_maxrss_mb": _ru_maxrss_mb(),
-    }))
+    _emit(t0, t1, t2, time.perf_counter(), c0, result.verdict.value, rss_ready)
 
 
 if __name__ == "__main__":

@@ -49,12 +49,12 @@ def run_child(model_dir: Path, photo: Path, handler: bool = False, tree: Path | 
     ``tree``: another checkout of this repository, run from its root with its own core first on
     the path and its own template's environment (bench.cold_ab); ``overrides``: variables set on
     top."""
-    env = {**os.environ, **function_env(tree=tree or Path(".")), "MODEL_DIR": str(model_dir),
+    root = tree or Path(".")
+    env = {**os.environ, **function_env(tree=root), "MODEL_DIR": str(model_dir),
            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
            # No X-Ray daemon here. template.yaml's XRAY_SDK_TRACING decides whether the SDK is
            # imported, as on Lambda; only sending segments is turned off.
            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING", "PYTHONDONTWRITEBYTECODE": "1"}
-    root = tree or Path(".")
     env["PYTHONPATH"] = f"{compiled_core(root)}{os.pathsep}{root.resolve()}"
     env.update(overrides or {})
     cmd = [sys.executable, "-m", "bench.child", str(model_dir), str(photo)] + (["--handler"] if handler else []) \

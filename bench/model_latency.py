@@ -46,7 +46,7 @@ def plain_lite0_int8(work: Path, calibration: list[np.ndarray]) -> Path:
 
 
 def prepared_photos(model_dir: Path, n: int):
-    """n synthetic catalog photos through the serving decode and ``prepare``."""
+    """The model's input spec, and n synthetic catalog photos through the serving decode and ``prepare``."""
     from model_build.synth import encode, render_sample
     from screener import decode, preprocess
     from screener.manifest import load_manifest
@@ -56,7 +56,7 @@ def prepared_photos(model_dir: Path, n: int):
     for i in range(n):
         im, header = decode.read_header(encode(render_sample(i, 7, "train")))
         out.append(preprocess.prepare(decode.decode_rgb(im, manifest.input.analysis_size), header, manifest.input))
-    return out
+    return manifest.input, out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import onnxruntime as ort
 
+    from model_build.input_spec import IMAGE_INPUT
     from screener.classifier import session_options
 
-    photos = prepared_photos(args.model_dir, args.photos)
+    spec, photos = prepared_photos(args.model_dir, args.photos)
     with tempfile.TemporaryDirectory() as tmp:
         # Built in a child process: torch's thread pool and the calibration sessions'
         # spinning threads would otherwise share the timed process (~1.3-1.6x on both models).
@@ -80,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         opts = dict(sess_options=session_options(1), providers=["CPUExecutionProvider"])
         shipped = ort.InferenceSession(str(args.model_dir / "model.onnx"), **opts)
         plain = ort.InferenceSession(str(plain_path), **opts)
-    q_name = next(i.name for i in shipped.get_inputs() if i.name != "image")
-    runs = {"shipped": (shipped, [{"image": p.pixels, q_name: p.quality} for p in photos]),
-            "plain": (plain, [{"image": p.pixels} for p in photos])}
+    # The shipped model's inputs are named by its manifest; the plain one by the export above.
+    shipped_feeds = [{spec.name: p.pixels, **({spec.quality_features.input_name: p.quality} if spec.quality_features else {})}
+                     for p in photos]
+    runs = {"shipped": (shipped, shipped_feeds), "plain": (plain, [{IMAGE_INPUT: p.pixels} for p in photos])}
     for sess, feeds in runs.values():
         for f in feeds[:5]:
             sess.run(None, f)
