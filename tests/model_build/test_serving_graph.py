@@ -8,21 +8,14 @@ import numpy as np
 import onnx
 import pytest
 from onnx import helper, numpy_helper
-from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
 from model_build.input_spec import IMAGE_INPUT, QUALITY_INPUT
+from model_build.quantize import ServingCalibrationReader
 from model_build.serving_graph import fuse
 
 
-class _Reader(CalibrationDataReader):
-    def __init__(self, feeds):
-        self.it = iter(feeds)
-
-    def get_next(self):
-        return next(self.it, None)
-
-
-def _qdq_model(tmp: Path, feeds) -> Path:
+def _qdq_model(tmp: Path, pixels: np.ndarray, quality: np.ndarray) -> Path:
     """A small conv net with both inputs, quantised the way the build quantises (QDQ, per-channel)."""
     rng = np.random.default_rng(0)
     w1 = numpy_helper.from_array(rng.normal(0, 0.3, (8, 3, 3, 3)).astype(np.float32), "w1")
@@ -49,7 +42,7 @@ def _qdq_model(tmp: Path, feeds) -> Path:
     fp32 = tmp / "fp32.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), fp32)
     qdq = tmp / "qdq.onnx"
-    quantize_static(str(fp32), str(qdq), _Reader(feeds), quant_format=QuantFormat.QDQ, per_channel=True,
+    quantize_static(str(fp32), str(qdq), ServingCalibrationReader(pixels, quality), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
     return qdq
 
@@ -62,7 +55,7 @@ def test_fused_graph_is_bit_identical_and_has_no_qdq_pairs_left_around_convs(tmp
     rng = np.random.default_rng(1)
     pixels = rng.normal(0, 1, (6, 3, 32, 32)).astype(np.float32)
     quality = rng.normal(0, 1, (6, 2)).astype(np.float32)
-    qdq = _qdq_model(tmp_path, [{IMAGE_INPUT: pixels[i : i + 1], QUALITY_INPUT: quality[i : i + 1]} for i in range(6)])
+    qdq = _qdq_model(tmp_path, pixels, quality)
     out = fuse(qdq, tmp_path / "served.onnx", pixels, quality)
     before, after = _ops(qdq), _ops(out)
     assert before["Conv"] == 2 and before["DequantizeLinear"] > 4
@@ -74,7 +67,7 @@ def test_a_fused_graph_that_computes_something_else_is_refused(tmp_path, monkeyp
     rng = np.random.default_rng(2)
     pixels = rng.normal(0, 1, (3, 3, 32, 32)).astype(np.float32)
     quality = rng.normal(0, 1, (3, 2)).astype(np.float32)
-    qdq = _qdq_model(tmp_path, [{IMAGE_INPUT: pixels[i : i + 1], QUALITY_INPUT: quality[i : i + 1]} for i in range(3)])
+    qdq = _qdq_model(tmp_path, pixels, quality)
     import model_build.serving_graph as sg
 
     real = sg._session
