@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
 from bench.fp32 import dequantize_model
@@ -79,3 +80,19 @@ def test_the_committed_models_twin_is_fp32_and_agrees_with_it() -> None:
                 "quality_features": rng.normal(0, 1, (1, 11)).astype(np.float32)}
         for x, y in zip(a.run(None, feed), b.run(None, feed)):
             np.testing.assert_allclose(x, y, atol=0.1)  # probabilities: INT8 rounding only
+
+
+def test_a_fused_op_without_a_float_form_is_refused_by_name() -> None:
+    """bench/qdq.py knows the ops the build's fusion produces; anything else is an error naming
+    the op, never a silently wrong baseline."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from bench.qdq import to_qdq
+
+    inits = [numpy_helper.from_array(np.array(0.1, np.float32), "s"), numpy_helper.from_array(np.array(0, np.uint8), "z")]
+    node = helper.make_node("QLinearLeakyRelu", ["x", "s", "z", "s", "z"], ["y"], domain="com.microsoft", alpha=0.1)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 4])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    with pytest.raises(ValueError, match="QLinearLeakyRelu"):
+        to_qdq(model)
