@@ -40,7 +40,7 @@ _SOURCES = ("efficientnet_lite.py", "dataset.py", "features_cache.py", "input_sp
 class FeatureSet:
     """Cached features of N items with V views each (view 0 = exactly as served)."""
 
-    maps: np.ndarray  # (N, V, 320, 7, 7) float16: output of the backbone's last block
+    maps: np.ndarray  # (N, V, 320, 7, 7) float16: output of the backbone's last block (of block upto_block: fewer channels)
     quality: np.ndarray  # (N, V, 11) float32: quality statistics from prepare()
     labels: np.ndarray  # (N, 4) float32: background, angle, crop_ok, quality
     pixels: np.ndarray | None  # (N, 3, 224, 224) float32 model input of view 0, when kept
@@ -99,12 +99,13 @@ def _item_bytes(item: SynthItem | Row) -> tuple[bytes, Labels, dict]:
 
 
 def _extract(args) -> tuple:
-    item, views, spec, keep_pixels, seed = args
+    item, views, spec, keep_pixels, seed, upto_block = args
     data, labels, meta = _item_bytes(item)
     inputs = augmented_inputs(data, spec, views, seed)
     px = torch.from_numpy(np.concatenate([x.pixels for x in inputs]))
     with torch.no_grad():
-        maps = _backbone.features(px, upto_block=len(_backbone._blocks)).numpy().astype(np.float16)
+        depth = len(_backbone._blocks) if upto_block is None else upto_block
+        maps = _backbone.features(px, upto_block=depth).numpy().astype(np.float16)
     quality = np.concatenate([x.quality for x in inputs])
     pixels = inputs[0].pixels[0] if keep_pixels else None
     return maps, quality, labels, pixels, meta
@@ -153,10 +154,16 @@ def extract(
     cache_dir: Path | None = DEFAULT_CACHE,
     label: str = "features",
     log: Callable[[str], None] = print,
+    upto_block: int | None = None,
 ) -> FeatureSet:
-    """Features for ``items``: cached chunks are loaded, the rest computed in ``workers`` processes."""
+    """Features for ``items``: cached chunks are loaded, the rest computed in ``workers`` processes.
+
+    ``upto_block``: cache the output of the first ``upto_block`` blocks instead of all of them
+    (experiments that fine-tune the last blocks, model_build/experiments/)."""
     ids = [_item_id(it) for it in items]
     extra = generator_version() if any(isinstance(it, SynthItem) for it in items) else ""
+    if upto_block is not None:
+        extra += f"|upto_block={upto_block}"
     chunks = []
     for s in range(0, len(items), CHUNK):
         key = cache_key(ids[s : s + CHUNK], views, spec, keep_pixels, extra)
@@ -175,7 +182,7 @@ def extract(
             _init_worker()
         try:
             for s, path in todo:
-                jobs = [(it, views, spec, keep_pixels, _item_seed(i)) for it, i in zip(items[s : s + CHUNK], ids[s : s + CHUNK])]
+                jobs = [(it, views, spec, keep_pixels, _item_seed(i), upto_block) for it, i in zip(items[s : s + CHUNK], ids[s : s + CHUNK])]
                 results = []
                 # fork: workers inherit the imported modules; each loads the backbone once.
                 for r in (pool.imap(_extract, jobs, chunksize=2) if pool else map(_extract, jobs)):

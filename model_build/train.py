@@ -41,7 +41,7 @@ class TrainConfig:
     feature_noise: float = 0.22
 
 
-def _losses(logits: dict[str, torch.Tensor], y: torch.Tensor, smoothing: float) -> dict[str, torch.Tensor]:
+def head_losses(logits: dict[str, torch.Tensor], y: torch.Tensor, smoothing: float) -> dict[str, torch.Tensor]:
     sev = y[:, 4:]
     known = ~torch.isnan(sev)
     defect_loss = (
@@ -58,7 +58,7 @@ def _losses(logits: dict[str, torch.Tensor], y: torch.Tensor, smoothing: float) 
     }
 
 
-def _batches(n: int, size: int, rng: np.random.Generator):
+def batches(n: int, size: int, rng: np.random.Generator):
     order = rng.permutation(n)
     for s in range(0, n, size):
         yield order[s : s + size]
@@ -120,13 +120,13 @@ def train_heads(
     for epoch in range(cfg.epochs):
         heads.train()
         totals: dict[str, float] = {}
-        for idx in _batches(n, cfg.batch_size, rng):
+        for idx in batches(n, cfg.batch_size, rng):
             v = rng.integers(0, views, size=len(idx))
             maps = torch.from_numpy(train.maps[idx, v].astype(np.float32))
             if cfg.feature_noise:
                 maps = maps + torch.randn_like(maps) * (cfg.feature_noise * ch_std)
             q = torch.from_numpy(train.quality[idx, v])
-            losses = _losses(trainer(maps, q), labels[idx], cfg.label_smoothing)
+            losses = head_losses(trainer(maps, q), labels[idx], cfg.label_smoothing)
             loss = sum(losses.values())
             opt.zero_grad()
             loss.backward()
