@@ -50,6 +50,11 @@ class HeadTrainer(nn.Module):
         self.backbone = backbone
         self.heads = heads
 
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.backbone.eval()  # frozen, batch-norm statistics included
+        return self
+
     def head_features(self, block_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.heads.adapter is not None:
             fmap = self.heads.adapter(block_out)

@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .efficientnet_lite import EfficientNetLite0
 from .features_cache import FeatureSet
@@ -41,7 +42,7 @@ class TrainConfig:
     feature_noise: float = 0.22
 
 
-def head_losses(logits: dict[str, torch.Tensor], y: torch.Tensor, smoothing: float) -> dict[str, torch.Tensor]:
+def _losses(logits: dict[str, torch.Tensor], y: torch.Tensor, smoothing: float) -> dict[str, torch.Tensor]:
     sev = y[:, 4:]
     known = ~torch.isnan(sev)
     defect_loss = (
@@ -58,7 +59,7 @@ def head_losses(logits: dict[str, torch.Tensor], y: torch.Tensor, smoothing: flo
     }
 
 
-def batches(n: int, size: int, rng: np.random.Generator):
+def _batches(n: int, size: int, rng: np.random.Generator):
     order = rng.permutation(n)
     for s in range(0, n, size):
         yield order[s : s + size]
@@ -94,8 +95,7 @@ def train_heads(
     log: Callable[[str], None] = print,
 ) -> ScreenerHeads:
     torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)  # before the heads are built: their initial weights come from it
     adapter = HeadConvAdapter(backbone._conv_head, backbone._bn1) if cfg.adapt_head_conv else None
     heads = ScreenerHeads(n_quality=train.quality.shape[-1], dropout=cfg.dropout, adapter=adapter)
     q_all = torch.from_numpy(train.quality[:, 0])
@@ -104,12 +104,23 @@ def train_heads(
     backbone.eval()  # frozen, batch-norm statistics included
     for p in backbone.parameters():
         p.requires_grad_(False)
-    # The adapter starts from pretrained weights: a smaller step and decay towards them, not zero.
-    adapter_params = [p for p in (adapter.parameters() if adapter else []) if p.requires_grad]
-    ids = {id(p) for p in adapter_params}
+    fit(trainer, heads, train, cfg, pretrained=[p for p in (adapter.parameters() if adapter else []) if p.requires_grad],
+        val=val, log=log)
+    return heads
+
+
+def fit(model: nn.Module, heads: ScreenerHeads, train: FeatureSet, cfg: TrainConfig, pretrained: list[nn.Parameter],
+        val: FeatureSet | None = None, log: Callable[[str], None] = print) -> None:
+    """The training loop: ``model(maps, quality)`` gives the heads' logits from cached maps.
+
+    ``pretrained``: trainable parameters that start from pretrained weights (copies of backbone
+    layers), which take a smaller step and decay towards their start, not towards zero. ``model.train()``
+    must leave frozen layers' batch norms in eval mode."""
+    rng = np.random.default_rng(cfg.seed)
+    ids = {id(p) for p in pretrained}
     groups = [{"params": [p for p in heads.parameters() if p.requires_grad and id(p) not in ids]}]
-    if adapter_params:
-        groups.append({"params": adapter_params, "lr": cfg.lr * cfg.adapter_lr_scale, "weight_decay": 0.0})
+    if pretrained:
+        groups.append({"params": pretrained, "lr": cfg.lr * cfg.adapter_lr_scale, "weight_decay": 0.0})
     opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     n, views = len(train), train.maps.shape[1]
     steps = cfg.epochs * math.ceil(n / cfg.batch_size)
@@ -118,15 +129,15 @@ def train_heads(
     ch_std = torch.from_numpy(train.maps[:, 0].astype(np.float32).std(axis=(0, 2, 3)))[None, :, None, None]
     t0 = time.monotonic()
     for epoch in range(cfg.epochs):
-        heads.train()
+        model.train()
         totals: dict[str, float] = {}
-        for idx in batches(n, cfg.batch_size, rng):
+        for idx in _batches(n, cfg.batch_size, rng):
             v = rng.integers(0, views, size=len(idx))
             maps = torch.from_numpy(train.maps[idx, v].astype(np.float32))
             if cfg.feature_noise:
                 maps = maps + torch.randn_like(maps) * (cfg.feature_noise * ch_std)
             q = torch.from_numpy(train.quality[idx, v])
-            losses = head_losses(trainer(maps, q), labels[idx], cfg.label_smoothing)
+            losses = _losses(model(maps, q), labels[idx], cfg.label_smoothing)
             loss = sum(losses.values())
             opt.zero_grad()
             loss.backward()
@@ -138,11 +149,10 @@ def train_heads(
         eta = elapsed / (epoch + 1) * (cfg.epochs - epoch - 1)
         msg = " ".join(f"{k}={v / n:.3f}" for k, v in totals.items())
         if val is not None and (epoch % 5 == 4 or epoch == cfg.epochs - 1):
-            m = quick_metrics(predict_logits(trainer, val), val.labels)
+            m = quick_metrics(predict_logits(model, val), val.labels)
             msg += "  | val " + " ".join(f"{k}={v:.3f}" for k, v in m.items())
         log(f"  epoch {epoch + 1}/{cfg.epochs}  {msg}  ({elapsed:.0f}s, ETA {eta:.0f}s)")
-    heads.eval()
-    return heads
+    model.eval()
 
 
 def _nll_at(t: float, logits: np.ndarray, target: np.ndarray, binary: bool) -> float:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from ..heads import HeadConvAdapter, ScreenerHeads
 from ..input_spec import input_spec
 from ..operating_point import choose, evaluate_policy, scores_list, sweep
 from ..synthetic import SynthItem
-from ..train import TrainConfig, batches, head_losses, fit_temperatures, predict_logits
+from ..train import TrainConfig, fit, fit_temperatures, predict_logits
 
 ARMS = {"A": (False, True), "B": (True, False), "C": (True, True)}  # (block-15 copy, head-conv copy)
 
@@ -71,11 +70,10 @@ class LastBlocksTrainer(nn.Module):
 
 
 def train_arm(backbone: EfficientNetLite0, train: FeatureSet, arm: str, cfg: TrainConfig) -> LastBlocksTrainer:
-    """train.train_heads' loop, with the last block's copy in the slow (pretrained) group."""
+    """The build's training loop (train.fit), with the copies trained from their pretrained start."""
     block_copy, conv_copy = ARMS[arm]
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
     adapter = HeadConvAdapter(backbone._conv_head, backbone._bn1) if conv_copy else None
     if adapter is not None:
         adapter.conv.requires_grad_(True)
@@ -83,28 +81,8 @@ def train_arm(backbone: EfficientNetLite0, train: FeatureSet, arm: str, cfg: Tra
     q_all = torch.from_numpy(train.quality[:, 0])
     heads.set_quality_stats(q_all.mean(0), q_all.std(0))
     model = LastBlocksTrainer(backbone, heads, block_copy)
-    slow = [p for m in (adapter, model.block) if m is not None for p in m.parameters() if p.requires_grad]
-    ids = {id(p) for p in slow}
-    groups = [{"params": [p for p in heads.parameters() if p.requires_grad and id(p) not in ids]},
-              {"params": slow, "lr": cfg.lr * cfg.adapter_lr_scale, "weight_decay": 0.0}]
-    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    n, views = len(train), train.maps.shape[1]
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g.get("lr", cfg.lr) for g in groups],
-                                                total_steps=cfg.epochs * math.ceil(n / cfg.batch_size), pct_start=0.15)
-    labels = torch.from_numpy(train.labels)
-    ch_std = torch.from_numpy(train.maps[:, 0].astype(np.float32).std(axis=(0, 2, 3)))[None, :, None, None]
-    for _ in range(cfg.epochs):
-        model.train()
-        for idx in batches(n, cfg.batch_size, rng):
-            v = rng.integers(0, views, size=len(idx))
-            x = torch.from_numpy(train.maps[idx, v].astype(np.float32))
-            x = x + torch.randn_like(x) * (cfg.feature_noise * ch_std)
-            loss = sum(head_losses(model(x, torch.from_numpy(train.quality[idx, v])), labels[idx], cfg.label_smoothing).values())
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    model.eval()
+    fit(model, heads, train, cfg, pretrained=[p for m in (adapter, model.block) if m is not None
+                                              for p in m.parameters() if p.requires_grad], log=lambda _: None)
     return model
 
 
