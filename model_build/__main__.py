@@ -5,7 +5,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from .train import TrainConfig
+from .train import Adaptation, TrainConfig
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    kw = {"adapt": args.adapt} if args.adapt is not None else {}
+    return TrainConfig(**kw) if args.epochs is None else TrainConfig(epochs=args.epochs, **kw)
 
 
 def _feature_kw(args: argparse.Namespace) -> dict:
@@ -28,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--quality-features", type=int, choices=(1, 2), default=None,
                    help="quality-feature set to train with (default 1; 2 adds exposure and backdrop statistics)")
 
+    b.add_argument("--adapt", choices=[a.value for a in Adaptation], default=None,
+                   help="pretrained layers the heads adapt (default last_block: a trainable copy of the backbone's last block)")
+
     t = sub.add_parser("train", help="train on your own labelled photos (CSV: path,background,angle,crop,quality)")
     t.add_argument("--manifest", type=Path, required=True, help="CSV; paths relative to it, absolute, or s3://bucket/key")
     t.add_argument("--out", type=Path, default=Path("build/model"))
@@ -37,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--val-fraction", type=float, default=0.15)
     t.add_argument("--quality-features", type=int, choices=(1, 2), default=None,
                    help="quality-feature set to train with (default 1; 2 adds exposure and backdrop statistics)")
+    t.add_argument("--adapt", choices=[a.value for a in Adaptation], default=None,
+                   help="pretrained layers the heads adapt (default last_block: a trainable copy of the backbone's last block)")
 
     e = sub.add_parser("evaluate", help="write the evaluation report for a model directory")
     e.add_argument("--model-dir", type=Path, default=Path("layers/model"))
@@ -53,15 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         for k in ("n_train", "n_val", "n_test", "n_shift", "seed"):
             if getattr(args, k) is not None:
                 plan = replace(plan, **{k: getattr(args, k)})
-        cfg = TrainConfig() if args.epochs is None else TrainConfig(epochs=args.epochs)
-        build_default(args.out, plan, cfg, workers=args.workers, **_feature_kw(args))
+        build_default(args.out, plan, _train_config(args), workers=args.workers, **_feature_kw(args))
     elif args.cmd == "train":
         from .build import train_from_csv
         from .manifest_csv import ManifestCSVError
 
-        cfg = TrainConfig() if args.epochs is None else TrainConfig(epochs=args.epochs)
         try:
-            train_from_csv(args.manifest, args.out, cfg, workers=args.workers, val_fraction=args.val_fraction,
+            train_from_csv(args.manifest, args.out, _train_config(args), workers=args.workers, val_fraction=args.val_fraction,
                            version=args.version, **_feature_kw(args))
         except ManifestCSVError as err:
             print(f"error: {err}", file=sys.stderr)

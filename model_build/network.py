@@ -16,6 +16,16 @@ from .heads import ScreenerHeads
 OUTPUT_NAMES = ("background", "angle", "crop", "quality", "category")
 
 
+def head_conv(backbone: EfficientNetLite0):
+    """The backbone's own (frozen) 1x1 head conv, 320 -> 1280, as a function of block 15's output."""
+    return lambda x: F.relu6(backbone._bn1(backbone._conv_head(x)))
+
+
+def input_blocks(backbone: EfficientNetLite0, heads: ScreenerHeads) -> int:
+    """How many backbone blocks run before the heads' trainable part: what the cache must hold."""
+    return heads.adapter.input_blocks if heads.adapter is not None else len(backbone._blocks)
+
+
 class ScreenerNet(nn.Module):
     def __init__(self, backbone: EfficientNetLite0, heads: ScreenerHeads):
         super().__init__()
@@ -25,24 +35,30 @@ class ScreenerNet(nn.Module):
 
     def forward(self, image: torch.Tensor, quality_features: torch.Tensor):
         b = self.backbone
-        block_out = b.features(image, upto_block=len(b._blocks))
-        fmap = F.relu6(b._bn1(b._conv_head(block_out)))
+        tap = input_blocks(b, self.heads)
+        tapped = b.features(image, upto_block=tap)
+        block_out = tapped
+        for block in b._blocks[tap:]:
+            block_out = block(block_out)
+        head = head_conv(b)
+        fmap = head(block_out)
         pooled = F.adaptive_avg_pool2d(fmap, 1).flatten(1)  # exports as GlobalAveragePool
         imagenet = torch.softmax(b._fc(pooled), dim=1)
         category = imagenet @ self.category_matrix
         if self.heads.adapter is not None:
-            fmap = self.heads.adapter(block_out)
+            fmap = self.heads.adapter(tapped, head)
             pooled = F.adaptive_avg_pool2d(fmap, 1).flatten(1)
         p = self.heads.probabilities(self.heads.logits(fmap, pooled, quality_features))
         return p["background"], p["angle"], p["crop"], p["quality"], category
 
 
 class HeadTrainer(nn.Module):
-    """Training-time view: the head conv on cached block-15 maps, then the heads.
+    """Training-time view: the heads' trainable part on cached backbone maps, then the heads.
 
-    The backbone up to block 15 is frozen and its output cached once per image; the head conv
-    (320 -> 1280: the heads' trainable adapter copy, or the frozen original) is cheap enough to
-    run per batch, which also keeps the cache 4x smaller than caching the 1280-channel map.
+    The backbone up to the adapter's input is frozen and its output cached once per image: block
+    15's output for the head-conv copy (or no adapter), block 14's for the block-15 copy. What
+    follows is cheap enough to run per batch at 7x7, which also keeps the cache 4-7x smaller than
+    caching the 1280-channel map.
     """
 
     def __init__(self, backbone: EfficientNetLite0, heads: ScreenerHeads):
@@ -55,16 +71,15 @@ class HeadTrainer(nn.Module):
         self.backbone.eval()  # frozen, batch-norm statistics included
         return self
 
-    def head_features(self, block_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.heads.adapter is not None:
-            fmap = self.heads.adapter(block_out)
+    def head_features(self, maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        head = head_conv(self.backbone)
+        if self.heads.adapter is not None:  # gradients reach the adapter through the frozen conv
+            fmap = self.heads.adapter(maps, head)
             return fmap, fmap.mean(dim=(2, 3))
-        b = self.backbone
         with torch.no_grad():
-            fmap = F.relu6(b._bn1(b._conv_head(block_out)))
-            pooled = fmap.mean(dim=(2, 3))
-        return fmap, pooled
+            fmap = head(maps)
+        return fmap, fmap.mean(dim=(2, 3))
 
-    def forward(self, block_out: torch.Tensor, quality: torch.Tensor) -> dict[str, torch.Tensor]:
-        fmap, pooled = self.head_features(block_out)
+    def forward(self, maps: torch.Tensor, quality: torch.Tensor) -> dict[str, torch.Tensor]:
+        fmap, pooled = self.head_features(maps)
         return self.heads.logits(fmap, pooled, quality)

@@ -1,7 +1,8 @@
 """Train the heads on cached backbone features; fit calibration temperatures.
 
-The backbone is frozen (see features_cache.py), so an epoch is a pass of small layers over
-cached 320x7x7 maps: seconds on 2 cores. Each item has V cached views (view 0 as served, the
+The backbone is frozen (see features_cache.py) up to what the heads adapt, so an epoch is a pass
+of small layers over cached 7x7 maps (192 channels after block 14 for the default block-15 copy):
+seconds on 2 cores. Each item has V cached views (view 0 as served, the
 others label-preserving augmentations); every epoch draws one view per item at random.
 """
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from enum import Enum
 from typing import Callable
 
 import numpy as np
@@ -16,10 +18,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .efficientnet_lite import EfficientNetLite0
+from .efficientnet_lite import LITE0_STAGES, EfficientNetLite0
 from .features_cache import FeatureSet
-from .heads import HeadConvAdapter, ScreenerHeads
+from .heads import BlockAdapter, HeadConvAdapter, ScreenerHeads
 from .network import HeadTrainer
+
+
+class Adaptation(str, Enum):
+    LAST_BLOCK = "last_block"
+    LAST_BLOCK_SHARED_EXPAND = "last_block_shared_expand"  # its 1x1 expand conv stays pretrained
+    HEAD_CONV = "head_conv"
+    NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -32,14 +41,28 @@ class TrainConfig:
     label_smoothing: float = 0.05
     seed: int = 0
     threads: int = 2
-    adapt_head_conv: bool = True  # train a copy of the last 1x1 conv for the heads (see heads.py)
+    # Which pretrained layers the heads adapt (see heads.py): a trainable copy of the backbone's
+    # last block (the default), of its last 1x1 conv, or none.
+    adapt: Adaptation = Adaptation.LAST_BLOCK
     adapter_lr_scale: float = 0.25
-    # Gaussian noise added to the cached block-15 maps, per channel, as a fraction of that
-    # channel's spread. 0.22 is the error INT8 quantisation of the backbone was measured to put
-    # there (relative std of INT8 - fp32 at block 15 on validation photos: median 0.22 per
-    # channel). Heads trained on exact fp32 features flip answers under that noise; heads trained
-    # with it do not need the margin the INT8 model takes away. It also regularises.
+    # Gaussian noise added to the cached maps, per channel, as a fraction of that channel's
+    # spread. 0.22 is the error INT8 quantisation of the backbone was measured to put on block
+    # 15's output (relative std of INT8 - fp32 on validation photos: median 0.22 per channel).
+    # Heads trained on exact fp32 features flip answers under that noise; heads trained with it
+    # do not need the margin the INT8 model takes away. It also regularises.
     feature_noise: float = 0.22
+
+    def __post_init__(self):
+        object.__setattr__(self, "adapt", Adaptation(self.adapt))  # also accepts the value, e.g. from a manifest
+
+    @classmethod
+    def from_manifest(cls, config: dict) -> "TrainConfig":
+        """The configuration a manifest's ``training.config`` records (models built before 1.1.0
+        recorded ``adapt_head_conv`` instead of ``adapt``)."""
+        kw = {k: v for k, v in config.items() if k in cls.__dataclass_fields__}
+        if "adapt_head_conv" in config and "adapt" not in config:
+            kw["adapt"] = Adaptation.HEAD_CONV if config["adapt_head_conv"] else Adaptation.NONE
+        return cls(**kw)
 
 
 def _losses(logits: dict[str, torch.Tensor], y: torch.Tensor, smoothing: float) -> dict[str, torch.Tensor]:
@@ -87,6 +110,22 @@ def quick_metrics(logits: dict[str, np.ndarray], labels: np.ndarray) -> dict[str
     }
 
 
+def make_adapter(backbone: EfficientNetLite0, adapt: Adaptation) -> HeadConvAdapter | BlockAdapter | None:
+    n = len(backbone._blocks)
+    if adapt in (Adaptation.LAST_BLOCK, Adaptation.LAST_BLOCK_SHARED_EXPAND):
+        return BlockAdapter(backbone._blocks[-1], n, train_expand=adapt is Adaptation.LAST_BLOCK)
+    if adapt is Adaptation.HEAD_CONV:
+        return HeadConvAdapter(backbone._conv_head, backbone._bn1, n)
+    return None
+
+
+def cached_blocks(adapt: Adaptation) -> int | None:
+    """The ``upto_block`` the features cache must hold for this adaptation (None: every block),
+    i.e. its adapter's ``input_blocks``."""
+    blocks = sum(st.repeats for st in LITE0_STAGES)
+    return blocks - 1 if adapt in (Adaptation.LAST_BLOCK, Adaptation.LAST_BLOCK_SHARED_EXPAND) else None
+
+
 def train_heads(
     backbone: EfficientNetLite0,
     train: FeatureSet,
@@ -96,7 +135,14 @@ def train_heads(
 ) -> ScreenerHeads:
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)  # before the heads are built: their initial weights come from it
-    adapter = HeadConvAdapter(backbone._conv_head, backbone._bn1) if cfg.adapt_head_conv else None
+    adapter = make_adapter(backbone, cfg.adapt)
+    depth = cached_blocks(cfg.adapt) or len(backbone._blocks)
+    # The cache holds one block's output per adaptation: catch a mix-up before it trains garbage.
+    with torch.no_grad():
+        want = backbone.features(torch.zeros(1, 3, 32, 32), upto_block=depth).shape[1]
+    if train.maps.shape[2] != want:
+        raise ValueError(f"features have {train.maps.shape[2]} channels; adapting {cfg.adapt.value} needs the "
+                         f"{want}-channel output of the first {depth} blocks")
     heads = ScreenerHeads(n_quality=train.quality.shape[-1], dropout=cfg.dropout, adapter=adapter)
     q_all = torch.from_numpy(train.quality[:, 0])
     heads.set_quality_stats(q_all.mean(0), q_all.std(0))

@@ -1,15 +1,12 @@
-"""Experiment, not part of the build: is fine-tuning the backbone's last block worth its bytes?
+"""Experiment, not part of the build: which pretrained layers should the heads adapt?
 
-    python -m model_build.experiments.block15_ab [--arms A B C] [--seeds 0 1 2] [--epochs 60]
+    python -m model_build.experiments.block15_ab [--arms head_conv last_block ...] [--seeds 0 1 2] [--epochs 60]
 
-Every arm trains the shipped heads with the shipped recipe (TrainConfig: AdamW one-cycle, label
-smoothing, the INT8-sized feature noise, temperatures on validation) on the same photos as the
-default build, from the same cached maps of the backbone's first 15 blocks (192x7x7):
-
-- A: block 15 frozen, a trainable copy of the 1x1 head conv (the shipped architecture);
-- B: a trainable copy of block 15, the original head conv frozen and shared with the category
-  path (in ONNX both convs would read one initializer: +0.19 M INT8 weights over A, within 6 MB);
-- C: both copies trainable (+0.6 M over A: over the 6 MB budget, shown as a ceiling).
+Every arm is the build's own ``train.train_heads`` (the shipped recipe: AdamW one-cycle, label
+smoothing, the INT8-sized feature noise, temperatures on validation) with a different
+``TrainConfig.adapt``, on the same photos as the default build, from cached maps of the
+backbone's first 15 blocks (192x7x7); the frozen block 15 runs per batch where an arm does not
+adapt it.
 
 It reports fp32 (torch) figures on the shifted held-out set: per-head accuracy, and the
 approval operating point chosen on validation at <= 1 % false-approve, as the build chooses it,
@@ -19,81 +16,66 @@ beside the best point on the shifted set itself (hindsight). Results go to
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..build import SynthPlan
 from ..efficientnet_lite import EfficientNetLite0, load_pretrained
 from ..features_cache import DEFAULT_CACHE, FeatureSet, extract
-from ..heads import HeadConvAdapter, ScreenerHeads
+from ..heads import ScreenerHeads
 from ..input_spec import input_spec
+from ..network import HeadTrainer
 from ..operating_point import choose, evaluate_policy, scores_list, sweep
 from ..synthetic import SynthItem
-from ..train import TrainConfig, fit, fit_temperatures, predict_logits
-
-ARMS = {"A": (False, True), "B": (True, False), "C": (True, True)}  # (block-15 copy, head-conv copy)
+from ..train import Adaptation, TrainConfig, cached_blocks, fit_temperatures, predict_logits, train_heads
 
 
-class LastBlocksTrainer(nn.Module):
-    """Block 15 (frozen original or trainable copy) -> head conv (adapter copy or frozen original,
-    which still passes gradients to a trainable block) -> the heads."""
+class FrozenBlockThenHeads(nn.Module):
+    """For arms that leave block 15 frozen: run it on the cached block-14 maps, then the trainer."""
 
-    def __init__(self, backbone: EfficientNetLite0, heads: ScreenerHeads, block_copy: bool):
+    def __init__(self, backbone: EfficientNetLite0, heads: ScreenerHeads):
         super().__init__()
-        self.backbone, self.heads = backbone, heads
-        self.block = copy.deepcopy(backbone._blocks[-1]) if block_copy else None
-        if self.block is not None:  # the copy of a frozen block is frozen: thaw it, batch norms aside
-            for m in self.block.modules():
-                for p in m.parameters(recurse=False):
-                    p.requires_grad_(not isinstance(m, nn.BatchNorm2d))
+        self.block, self.trainer = backbone._blocks[-1], HeadTrainer(backbone, heads)
+        self.heads = heads
 
     def train(self, mode: bool = True):
         super().train(mode)
-        self.backbone.eval()
-        for m in self.modules():  # running statistics stay the pretrained ones
-            if isinstance(m, nn.BatchNorm2d):
-                m.eval()
+        self.block.eval()
+        self.trainer.train(mode)
         return self
 
     def forward(self, block14: torch.Tensor, quality: torch.Tensor) -> dict[str, torch.Tensor]:
-        b = self.backbone
-        out = (self.block if self.block is not None else b._blocks[-1])(block14)
-        fmap = self.heads.adapter(out) if self.heads.adapter is not None else F.relu6(b._bn1(b._conv_head(out)))
-        return self.heads.logits(fmap, fmap.mean(dim=(2, 3)), quality)
+        with torch.no_grad():
+            out = self.block(block14)
+        return self.trainer(out, quality)
 
 
-def train_arm(backbone: EfficientNetLite0, train: FeatureSet, arm: str, cfg: TrainConfig) -> LastBlocksTrainer:
-    """The build's training loop (train.fit), with the copies trained from their pretrained start."""
-    block_copy, conv_copy = ARMS[arm]
-    torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    adapter = HeadConvAdapter(backbone._conv_head, backbone._bn1) if conv_copy else None
-    if adapter is not None:
-        adapter.conv.requires_grad_(True)
-    heads = ScreenerHeads(n_quality=train.quality.shape[-1], dropout=cfg.dropout, adapter=adapter)
-    q_all = torch.from_numpy(train.quality[:, 0])
-    heads.set_quality_stats(q_all.mean(0), q_all.std(0))
-    model = LastBlocksTrainer(backbone, heads, block_copy)
-    fit(model, heads, train, cfg, pretrained=[p for m in (adapter, model.block) if m is not None
-                                              for p in m.parameters() if p.requires_grad], log=lambda _: None)
-    return model
+def train_arm(backbone: EfficientNetLite0, train: FeatureSet, adapt: Adaptation, cfg: TrainConfig) -> nn.Module:
+    """The build's train_heads on block-14 maps; arms that do not adapt block 15 see it frozen."""
+    cfg = replace(cfg, adapt=adapt)
+    if cached_blocks(adapt) is not None:
+        return HeadTrainer(backbone, train_heads(backbone, train, cfg, log=lambda _: None))
+    with torch.no_grad():  # block 15's output, once: the arm trains on it like the build does
+        maps = np.stack([backbone._blocks[-1](torch.from_numpy(train.maps[:, v].astype(np.float32))).numpy()
+                         for v in range(train.maps.shape[1])], axis=1).astype(np.float16)
+    heads = train_heads(backbone, replace(train, maps=maps), cfg, log=lambda _: None)
+    return FrozenBlockThenHeads(backbone, heads)
 
 
-def probabilities(model: LastBlocksTrainer, fs: FeatureSet) -> dict[str, np.ndarray]:
+def probabilities(model: nn.Module, fs: FeatureSet) -> dict[str, np.ndarray]:
     logits = predict_logits(model, fs)
     with torch.no_grad():
         p = model.heads.probabilities({k: torch.from_numpy(v) for k, v in logits.items()})
     return {k: v.numpy() for k, v in p.items()}
 
 
-def score(model: LastBlocksTrainer, val: FeatureSet, shift: FeatureSet) -> dict:
+def score(model: nn.Module, val: FeatureSet, shift: FeatureSet) -> dict:
     fit_temperatures(model, val, log=lambda _: None)
     pv, ps = probabilities(model, val), probabilities(model, shift)
     point = choose(sweep(pv, val.labels), 0.01)
@@ -122,7 +104,7 @@ def block14_sets(plan: SynthPlan, backbone_blocks: int, workers: int, cache_dir:
     return sets
 
 
-def run(arms: list[str], seeds: list[int], epochs: int, plan: SynthPlan = SynthPlan(), workers: int = 2,
+def run(arms: list[Adaptation], seeds: list[int], epochs: int, plan: SynthPlan = SynthPlan(n_val=250), workers: int = 2,
         cache_dir: Path | None = DEFAULT_CACHE, log=print) -> list[dict]:
     backbone = load_pretrained().eval()
     backbone.requires_grad_(False)
@@ -132,7 +114,7 @@ def run(arms: list[str], seeds: list[int], epochs: int, plan: SynthPlan = SynthP
         for arm in arms:
             t0 = time.monotonic()
             model = train_arm(backbone, sets["train"], arm, TrainConfig(epochs=epochs, seed=seed))
-            row = {"arm": arm, "seed": seed, "epochs": epochs, "train_s": round(time.monotonic() - t0, 1),
+            row = {"arm": arm.value, "seed": seed, "epochs": epochs, "train_s": round(time.monotonic() - t0, 1),
                    **score(model, sets["validation"], sets["heldout_shift"])}
             log(json.dumps(row))
             rows.append(row)
@@ -141,12 +123,12 @@ def run(arms: list[str], seeds: list[int], epochs: int, plan: SynthPlan = SynthP
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--arms", nargs="+", choices=sorted(ARMS), default=sorted(ARMS))
+    ap.add_argument("--arms", nargs="+", choices=[a.value for a in Adaptation], default=[a.value for a in Adaptation])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--epochs", type=int, default=TrainConfig().epochs)
     ap.add_argument("--out", type=Path, default=Path(".cache/experiments/block15_ab.json"))
     args = ap.parse_args(argv)
-    rows = run(args.arms, args.seeds, args.epochs)
+    rows = run([Adaptation(a) for a in args.arms], args.seeds, args.epochs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rows, indent=1) + "\n")
 
