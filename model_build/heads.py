@@ -57,6 +57,8 @@ class HeadConvAdapter(nn.Module):
         return self
 
     def forward(self, block_out: torch.Tensor, head_conv: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        # ``head_conv`` (the backbone's own) is unused: this adapter is its own head conv. The
+        # argument keeps one calling convention for every adapter (network.py).
         return F.relu6(self.bn(self.conv(block_out)))
 
 
