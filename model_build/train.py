@@ -21,7 +21,7 @@ from torch import nn
 from .efficientnet_lite import LITE0_STAGES, EfficientNetLite0
 from .features_cache import FeatureSet
 from .heads import BlockAdapter, HeadConvAdapter, ScreenerHeads
-from .network import HeadTrainer
+from .network import HeadTrainer, input_blocks
 
 
 class Adaptation(str, Enum):
@@ -29,6 +29,10 @@ class Adaptation(str, Enum):
     LAST_BLOCK_SHARED_EXPAND = "last_block_shared_expand"  # its 1x1 expand conv stays pretrained
     HEAD_CONV = "head_conv"
     NONE = "none"
+
+    @property
+    def copies_last_block(self) -> bool:
+        return self in (Adaptation.LAST_BLOCK, Adaptation.LAST_BLOCK_SHARED_EXPAND)
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ def quick_metrics(logits: dict[str, np.ndarray], labels: np.ndarray) -> dict[str
 
 def make_adapter(backbone: EfficientNetLite0, adapt: Adaptation) -> HeadConvAdapter | BlockAdapter | None:
     n = len(backbone._blocks)
-    if adapt in (Adaptation.LAST_BLOCK, Adaptation.LAST_BLOCK_SHARED_EXPAND):
+    if adapt.copies_last_block:
         return BlockAdapter(backbone._blocks[-1], n, train_expand=adapt is Adaptation.LAST_BLOCK)
     if adapt is Adaptation.HEAD_CONV:
         return HeadConvAdapter(backbone._conv_head, backbone._bn1, n)
@@ -122,8 +126,7 @@ def make_adapter(backbone: EfficientNetLite0, adapt: Adaptation) -> HeadConvAdap
 def cached_blocks(adapt: Adaptation) -> int | None:
     """The ``upto_block`` the features cache must hold for this adaptation (None: every block),
     i.e. its adapter's ``input_blocks``."""
-    blocks = sum(st.repeats for st in LITE0_STAGES)
-    return blocks - 1 if adapt in (Adaptation.LAST_BLOCK, Adaptation.LAST_BLOCK_SHARED_EXPAND) else None
+    return sum(st.repeats for st in LITE0_STAGES) - 1 if adapt.copies_last_block else None
 
 
 def train_heads(
@@ -136,14 +139,14 @@ def train_heads(
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)  # before the heads are built: their initial weights come from it
     adapter = make_adapter(backbone, cfg.adapt)
-    depth = cached_blocks(cfg.adapt) or len(backbone._blocks)
+    heads = ScreenerHeads(n_quality=train.quality.shape[-1], dropout=cfg.dropout, adapter=adapter)
+    depth = input_blocks(backbone, heads)
     # The cache holds one block's output per adaptation: catch a mix-up before it trains garbage.
     with torch.no_grad():
         want = backbone.features(torch.zeros(1, 3, 32, 32), upto_block=depth).shape[1]
     if train.maps.shape[2] != want:
         raise ValueError(f"features have {train.maps.shape[2]} channels; adapting {cfg.adapt.value} needs the "
                          f"{want}-channel output of the first {depth} blocks")
-    heads = ScreenerHeads(n_quality=train.quality.shape[-1], dropout=cfg.dropout, adapter=adapter)
     q_all = torch.from_numpy(train.quality[:, 0])
     heads.set_quality_stats(q_all.mean(0), q_all.std(0))
     trainer = HeadTrainer(backbone, heads)
