@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .defects import apply_capture_defects, capture_size
+from .defects import apply_capture_defects, capture_size, judged_severities, quality_from
 from .labels import Sample, SampleLabels
 from .partition import check_split
 from .render import render_scene
@@ -26,10 +26,13 @@ CSV_COLUMNS = ("path", "background", "angle", "crop", "quality",
 PNG_COMPRESS_LEVEL = 6
 
 
-def labels_for(spec: SceneSpec) -> SampleLabels:
+def labels_for(spec: SceneSpec, defects: dict[str, float] | None = None) -> SampleLabels:
+    """``defects``: the severities judged on the rendered frame (defects.judged_severities);
+    None: the spec's nominal ones."""
+    defects = spec.defect_map if defects is None else defects
     return SampleLabels(
         background=spec.background, angle=spec.angle, crop_ok=spec.crop_ok, crop_defect=spec.crop_defect,
-        quality=spec.quality, defects=spec.defect_map, product=spec.product, texture=spec.texture,
+        quality=quality_from(defects), defects=defects, product=spec.product, texture=spec.texture,
         backdrop=spec.backdrop, split=spec.split, width=spec.width, height=spec.height, yaw=spec.yaw,
         elevation=spec.elevation, light=spec.light,
     )
@@ -39,10 +42,11 @@ def render_spec(spec: SceneSpec) -> Sample:
     defects = spec.defect_map
     w, h = capture_size((spec.width, spec.height), defects)
     clean = render_scene(spec, w, h)
+    judged = judged_severities(clean.image, defects)  # the labels: what the frame shows
     noise_rng = np.random.default_rng(spec.render_seed ^ 0x5EED)
     image = apply_capture_defects(clean.image, defects, (spec.width, spec.height), spec.motion_angle,
                                   spec.upscale_filter, noise_rng)
-    return Sample(image=image, labels=labels_for(spec), encoding=spec.encoding, jpeg_quality=spec.jpeg_quality)
+    return Sample(image=image, labels=labels_for(spec, judged), encoding=spec.encoding, jpeg_quality=spec.jpeg_quality)
 
 
 def render_sample(index: int, seed: int, split: str) -> Sample:

@@ -19,6 +19,13 @@ lowres          upscaled 4**s x              1.23x   2x      4x
 
 quality = 1 - max(severity). The capture pipeline order is: (scene rendered at capture
 resolution) -> optical blur -> exposure -> sensor noise -> upscaling (low-res defect) -> JPEG.
+
+The severities above are what the capture *applies*. The labels carry what a reviewer would
+*see* (``judged_severities``): an exposure error is scaled by the share of its nominal effect the
+frame shows. +1.6 EV leaves a white backdrop white and lifts a black bookcase from 15 to 25
+levels: the photo looks correctly exposed, yet was labelled quality 0.2 (the INT8 1.1.0 model
+scored such over-exposed photos at chance, AUC ~0.5). Blur, noise, JPEG and low resolution are
+visible whatever the content, at 100 %, and keep their nominal severity.
 """
 from __future__ import annotations
 
@@ -62,6 +69,39 @@ def jpeg_severity(q: int) -> float:
 
 def quality_from(severities: dict[str, float]) -> float:
     return round(1.0 - max(severities.values(), default=0.0), 3)
+
+
+EXPOSURE_DEFECTS = ("underexposure", "overexposure")
+_MID_GREY = 118  # sRGB level of 18 % grey: the reference frame for an exposure error's nominal effect
+
+
+def exposure_visibility(clean: np.ndarray, name: str, s: float) -> float:
+    """Share (0..1) of an exposure error's nominal effect that this frame shows.
+
+    The mean luma change the error makes to the clean frame, relative to the change it makes to
+    mid-grey. Over-exposure leaves pixels that are already white unchanged (a white backdrop,
+    speculars), so only the pixels that could show it count; under-exposure greys a white
+    backdrop, which is the plainest sign of it, so every pixel counts."""
+    luma = np.asarray(Image.fromarray(np.ascontiguousarray(clean[::2, ::2])).convert("L"))
+    lut = np.asarray(_exposure_lut(exposure_ev(name, s))[:256], dtype=np.float32)
+    change = np.abs(lut[luma] - luma)
+    if name == "overexposure":
+        change = change[luma < 250]
+    ref = abs(float(lut[_MID_GREY]) - _MID_GREY)
+    if change.size == 0 or ref == 0:
+        return 0.0
+    return min(1.0, float(change.mean()) / ref)
+
+
+def judged_severities(clean: np.ndarray, defects: dict[str, float]) -> dict[str, float]:
+    """The severities a reviewer would judge on this frame (module docstring); non-zero only."""
+    out = {}
+    for name, s in defects.items():
+        if name in EXPOSURE_DEFECTS:
+            s = round(s * exposure_visibility(clean, name, s), 3)
+        if s > 0:
+            out[name] = s
+    return out
 
 
 def _exposure_lut(ev: float) -> list[int]:

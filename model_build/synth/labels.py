@@ -13,7 +13,7 @@ class SampleLabels:
     crop_ok: bool
     crop_defect: str | None  # None | "cut" | "small" | "offcentre"
     quality: float  # 1 - max(defect severity), 3 decimals
-    defects: dict[str, float]  # defect name -> severity 0..1 (only non-zero ones)
+    defects: dict[str, float]  # defect name -> severity 0..1 as judged on the frame (only non-zero ones)
     product: str
     texture: str  # the product's primary material
     backdrop: str  # backdrop family id (see partition.py)

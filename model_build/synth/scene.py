@@ -81,6 +81,8 @@ class SceneSpec:
 
     @property
     def quality(self) -> float:
+        """From the nominal severities; a rendered sample's label judges exposure on the frame
+        (defects.judged_severities), so it can be higher."""
         return dfx.quality_from(self.defect_map)
 
     def novel_factors(self) -> list[str]:

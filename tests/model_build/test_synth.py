@@ -12,6 +12,7 @@ from PIL import Image
 
 from model_build.synth import (ANGLES, BACKGROUNDS, CROP_DEFECTS, CSV_COLUMNS, DEFECTS, SPLITS, encode,
                                is_shift_only, iter_catalog, render_sample, render_spec, sample_spec, write_catalog)
+from model_build.synth.defects import EXPOSURE_DEFECTS, exposure_visibility, judged_severities, quality_from
 from model_build.synth.partition import BACKDROPS, LIGHTS, PRODUCTS, TEXTURES
 from model_build.synth.render import render_scene
 
@@ -230,15 +231,56 @@ def test_blur_is_measurable_at_full_resolution():
     assert small[1] / small[0] > e_blur / e_clean
 
 
+def _judged_follow_nominal(judged: dict[str, float], nominal: dict[str, float]) -> None:
+    """Judged severities: exposure at most its nominal severity, every other defect exactly it."""
+    assert set(judged) <= set(nominal) and all(v > 0 for v in judged.values())
+    for name, s in nominal.items():
+        if name in EXPOSURE_DEFECTS:
+            assert judged.get(name, 0.0) <= s
+        else:
+            assert judged[name] == s
+
+
 def test_labels_of_rendered_samples_follow_their_spec():
     i = _cheap_index(13, "heldout_shift")
     spec = sample_spec(i, 13, "heldout_shift")
     lb = render_sample(i, 13, "heldout_shift").labels
-    assert (lb.background, lb.angle, lb.crop_defect, lb.quality, lb.product, lb.texture, lb.backdrop, lb.split) == (
-        spec.background, spec.angle, spec.crop_defect, spec.quality, spec.product, spec.texture, spec.backdrop,
-        "heldout_shift")
+    assert (lb.background, lb.angle, lb.crop_defect, lb.product, lb.texture, lb.backdrop, lb.split) == (
+        spec.background, spec.angle, spec.crop_defect, spec.product, spec.texture, spec.backdrop, "heldout_shift")
     assert lb.crop_ok == (spec.crop_defect is None)
-    assert lb.defects == spec.defect_map and all(v > 0 for v in lb.defects.values())
+    _judged_follow_nominal(lb.defects, spec.defect_map)
+    assert lb.quality == quality_from(lb.defects) >= spec.quality
+
+
+def test_exposure_visibility_scales_with_what_the_frame_can_show():
+    white, grey, dark = (np.full((40, 40, 3), v, np.uint8) for v in (255, 118, 15))
+    # mid-grey is the reference: it shows an error's whole nominal effect
+    assert exposure_visibility(grey, "overexposure", 0.5) == exposure_visibility(grey, "underexposure", 0.5) == 1.0
+    # nothing already white can get whiter; a white backdrop going grey is under-exposure at its plainest
+    assert exposure_visibility(white, "overexposure", 0.8) == 0.0
+    assert exposure_visibility(white, "underexposure", 0.5) == 1.0
+    # a black product barely moves either way
+    assert exposure_visibility(dark, "overexposure", 0.8) < 0.2 and exposure_visibility(dark, "underexposure", 0.6) < 0.2
+    half = np.concatenate([white, dark], axis=1)  # white backdrop, dark product: only the product counts
+    assert exposure_visibility(half, "overexposure", 0.8) == pytest.approx(exposure_visibility(dark, "overexposure", 0.8), abs=1e-6)
+
+
+def test_judged_severities_scale_exposure_only():
+    dark = np.full((40, 40, 3), 15, np.uint8)
+    nominal = {"overexposure": 0.8, "gaussian_blur": 0.3, "jpeg": 0.2}
+    judged = judged_severities(dark, nominal)
+    _judged_follow_nominal(judged, nominal)
+    assert judged["overexposure"] < 0.2 and (judged["gaussian_blur"], judged["jpeg"]) == (0.3, 0.2)
+    assert judged_severities(np.full((40, 40, 3), 255, np.uint8), {"overexposure": 0.9}) == {}  # invisible: no defect
+
+
+def test_an_invisible_over_exposure_is_not_labelled_poor():
+    # A white-backdrop scene pushed +1.6 EV: the label follows what the frame shows, not the EV.
+    spec = sample_spec(_cheap_index(12, "train", background="white"), 12, "train")
+    sample = render_spec(dataclasses.replace(spec, defects=(("overexposure", 0.8),)))
+    clean = render_scene(dataclasses.replace(spec, defects=()), spec.width, spec.height)
+    assert sample.labels.defects == judged_severities(clean.image, {"overexposure": 0.8})
+    assert sample.labels.quality == quality_from(sample.labels.defects) > 1 - 0.8
 
 
 def _cheap_seed(n: int, split: str = "train") -> int:
@@ -267,11 +309,12 @@ def test_write_catalog_csv_format(tmp_path):
             assert im.size == (spec.width, spec.height) and im.format == spec.encoding
         assert rec["background"] in BACKGROUNDS and rec["angle"] in ANGLES
         assert rec["crop"] == ("adequate" if spec.crop_ok else "inadequate")
-        assert rec["quality"] == f"{spec.quality:.3f}" and len(rec["quality"].split(".")[1]) == 3
         assert rec["crop_defect"] == (spec.crop_defect or "")
         assert rec["product"] == spec.product and rec["split"] == "train"
         parsed = dict(kv.split("=") for kv in rec["defects"].split(";")) if rec["defects"] else {}
-        assert {k: float(v) for k, v in parsed.items()} == pytest.approx(spec.defect_map, abs=5e-4)
+        judged = {k: float(v) for k, v in parsed.items()}
+        _judged_follow_nominal(judged, spec.defect_map)
+        assert rec["quality"] == f"{quality_from(judged):.3f}" and len(rec["quality"].split(".")[1]) == 3
         if i == 0:
             assert img.read_bytes() == encode(render_sample(i, seed, "train"))
 
