@@ -23,9 +23,10 @@ resolution) -> optical blur -> exposure -> sensor noise -> upscaling (low-res de
 The severities above are what the capture *applies*. The labels carry what a reviewer would
 *see* (``judged_severities``): an exposure error is scaled by the share of its nominal effect the
 frame shows. +1.6 EV leaves a white backdrop white and lifts a black bookcase from 15 to 25
-levels: the photo looks correctly exposed, yet was labelled quality 0.2 (the INT8 1.1.0 model
-scored such over-exposed photos at chance, AUC ~0.5). Blur, noise, JPEG and low resolution are
-visible whatever the content, at 100 %, and keep their nominal severity.
+levels: the photo looks correctly exposed, yet was labelled quality 0.2 (on the shifted set a
+quality MLP on the serving statistics told such photos from clean ones at chance, AUC ~0.5).
+Blur, noise, JPEG and low resolution are visible whatever the content, at 100 %, and keep their
+nominal severity.
 """
 from __future__ import annotations
 
