@@ -8,9 +8,18 @@ from pathlib import Path
 from .train import Adaptation, TrainConfig
 
 
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    """The options build-default and train share, read back by _train_config and _feature_kw."""
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--quality-features", type=int, choices=(1, 2), default=None,
+                   help="quality-feature set to train with (default 1; 2 adds exposure and backdrop statistics)")
+    p.add_argument("--adapt", choices=[a.value for a in Adaptation], default=None,
+                   help="pretrained layers the heads adapt (default last_block: a trainable copy of the backbone's last block)")
+
+
 def _train_config(args: argparse.Namespace) -> TrainConfig:
-    kw = {"adapt": args.adapt} if args.adapt is not None else {}
-    return TrainConfig(**kw) if args.epochs is None else TrainConfig(epochs=args.epochs, **kw)
+    kw = {k: getattr(args, k) for k in ("epochs", "adapt") if getattr(args, k) is not None}
+    return TrainConfig(**kw)
 
 
 def _feature_kw(args: argparse.Namespace) -> dict:
@@ -28,25 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--n-test", type=int, default=None)
     b.add_argument("--n-shift", type=int, default=None)
     b.add_argument("--seed", type=int, default=None)
-    b.add_argument("--epochs", type=int, default=None)
     b.add_argument("--workers", type=int, default=2)
-    b.add_argument("--quality-features", type=int, choices=(1, 2), default=None,
-                   help="quality-feature set to train with (default 1; 2 adds exposure and backdrop statistics)")
-
-    b.add_argument("--adapt", choices=[a.value for a in Adaptation], default=None,
-                   help="pretrained layers the heads adapt (default last_block: a trainable copy of the backbone's last block)")
+    _add_training_options(b)
 
     t = sub.add_parser("train", help="train on your own labelled photos (CSV: path,background,angle,crop,quality)")
     t.add_argument("--manifest", type=Path, required=True, help="CSV; paths relative to it, absolute, or s3://bucket/key")
     t.add_argument("--out", type=Path, default=Path("build/model"))
-    t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--workers", type=int, default=2)
     t.add_argument("--version", default="0.1.0")
     t.add_argument("--val-fraction", type=float, default=0.15)
-    t.add_argument("--quality-features", type=int, choices=(1, 2), default=None,
-                   help="quality-feature set to train with (default 1; 2 adds exposure and backdrop statistics)")
-    t.add_argument("--adapt", choices=[a.value for a in Adaptation], default=None,
-                   help="pretrained layers the heads adapt (default last_block: a trainable copy of the backbone's last block)")
+    _add_training_options(t)
 
     e = sub.add_parser("evaluate", help="write the evaluation report for a model directory")
     e.add_argument("--model-dir", type=Path, default=Path("layers/model"))
