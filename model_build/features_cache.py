@@ -6,8 +6,8 @@ EfficientNet-Lite0 up to its last block once, and the heads train on the cached 
 
 A cache entry is keyed by everything that determines its contents: the items (synthetic split,
 seed and indices, or the files' sha256), the number of augmented views, the input spec, and the
-source of the backbone, the preprocessing and (for synthetic items) the generator. Change any of
-them and the entry is simply not found. Entries live under ``.cache/features/`` (gitignored).
+code of the backbone, the preprocessing and (for synthetic items) the generator (comments and
+docstrings aside: source_fingerprint.py). Change any of them and the entry is simply not found. Entries live under ``.cache/features/`` (gitignored).
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from screener.manifest import InputSpec
 from .dataset import Labels, augmented_inputs, labels_array
 from .efficientnet_lite import EfficientNetLite0, load_pretrained
 from .manifest_csv import Row
+from .source_fingerprint import code_digest
 from .synthetic import SynthItem, generator_version, render
 
 DEFAULT_CACHE = Path(os.environ.get("MODEL_BUILD_CACHE", ".cache")) / "features"
@@ -61,13 +62,9 @@ def _code_version() -> str:
     import screener.frame_stats
     import screener.preprocess
 
-    h = hashlib.sha256()
     here = Path(__file__).parent
-    for name in _SOURCES:
-        h.update((here / name).read_bytes())
-    for mod in (screener.decode, screener.frame_stats, screener.preprocess):
-        h.update(Path(mod.__file__).read_bytes())
-    return h.hexdigest()[:16]
+    mods = (screener.decode, screener.frame_stats, screener.preprocess)
+    return code_digest([(name, here / name) for name in _SOURCES] + [(m.__name__, Path(m.__file__)) for m in mods])
 
 
 def cache_key(item_ids: Sequence[str], views: int, spec: InputSpec, keep_pixels: bool, extra: str = "") -> str:

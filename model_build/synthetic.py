@@ -6,11 +6,11 @@ a photographer would upload, and they then take the serving decode path like any
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .dataset import Labels
+from .source_fingerprint import code_digest
 
 SPLITS = ("train", "heldout_in", "heldout_shift")
 
@@ -24,18 +24,15 @@ class SynthItem:
 
 @functools.lru_cache(maxsize=1)
 def generator_version() -> str:
-    """Hash of the generator's source: the cache key changes whenever the generator does.
+    """Digest of the generator's code: the cache key changes whenever the generator does (and
+    not when only its comments or docstrings do; see source_fingerprint.py).
 
     Computed once per process, when the generator is first imported, so the hash describes the
     code actually running even if the files change while a long build is under way."""
     import model_build.synth as synth
 
     root = Path(synth.__file__).parent
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*.py")):
-        h.update(p.relative_to(root).as_posix().encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()[:16]
+    return code_digest((p.relative_to(root).as_posix(), p) for p in sorted(root.rglob("*.py")))
 
 
 def labels_of(sample) -> Labels:
