@@ -7,10 +7,12 @@ EfficientNet-Lite0 up to its last block once, and the heads train on the cached 
 A cache entry is keyed by everything that determines its contents: the items (synthetic split,
 seed and indices, or the files' sha256), the number of augmented views, the input spec, and the
 code of the backbone, the preprocessing and (for synthetic items) the generator (comments and
-docstrings aside: source_fingerprint.py). Change any of them and the entry is simply not found. Entries live under ``.cache/features/`` (gitignored).
+docstrings aside: source_fingerprint.py). Change any of them and the entry is simply not found.
+Entries live under ``.cache/features/`` (gitignored).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -57,7 +59,10 @@ class FeatureSet:
         )
 
 
+@functools.lru_cache(maxsize=1)
 def _code_version() -> str:
+    """Digest of the code the cached features come from; once per process, as generator_version
+    is (parsing the sources takes ~50 ms, and every chunk's cache key asks for it)."""
     import screener.decode
     import screener.frame_stats
     import screener.preprocess
