@@ -19,6 +19,11 @@ from screener.preprocess import ModelInput, prepare
 
 BACKGROUND_LABELS: tuple[str, ...] = REQUIRED_SOFTMAX_HEADS["background"]
 ANGLE_LABELS: tuple[str, ...] = REQUIRED_SOFTMAX_HEADS["angle"]
+# A photo whose frame shows no backdrop (a close-up filled by the product) has no background to
+# label: its label is "none", index -1. It still trains angle, crop and quality; the background
+# loss and the background accuracy leave it out (``background_known``).
+BACKGROUND_NONE = "none"
+BACKGROUND_UNKNOWN = -1
 # "Good quality" is the policy's default quality threshold; the AUC and the compliance ground
 # truth use the same cut so that evaluation measures what the policy decides.
 QUALITY_GOOD = Policy().thresholds.quality
@@ -31,7 +36,7 @@ LABEL_COLUMNS = ("background", "angle", "crop_ok", "quality", *(f"defect:{d}" fo
 
 @dataclass(frozen=True)
 class Labels:
-    background: int  # index into BACKGROUND_LABELS
+    background: int  # index into BACKGROUND_LABELS, or BACKGROUND_UNKNOWN ("none")
     angle: int  # index into ANGLE_LABELS
     crop_ok: bool  # cropping adequate
     quality: float  # 0..1
@@ -41,17 +46,13 @@ class Labels:
     def from_names(cls, background: str, angle: str, crop_ok: bool, quality: float,
                    defects: dict[str, float] | None = None) -> "Labels":
         sev = None if defects is None else tuple(float(defects.get(d, 0.0)) for d in DEFECT_NAMES)
-        return cls(BACKGROUND_LABELS.index(background), ANGLE_LABELS.index(angle), bool(crop_ok), float(quality), sev)
+        bg = BACKGROUND_UNKNOWN if background == BACKGROUND_NONE else BACKGROUND_LABELS.index(background)
+        return cls(bg, ANGLE_LABELS.index(angle), bool(crop_ok), float(quality), sev)
 
-    def compliant(self, policy: Policy | None = None) -> bool:
-        """Ground truth for the approval policy, with the policy's own allowed sets."""
-        policy = policy or Policy()
-        return (
-            BACKGROUND_LABELS[self.background] in policy.allowed_backgrounds
-            and ANGLE_LABELS[self.angle] in policy.allowed_angles
-            and self.crop_ok
-            and self.quality >= QUALITY_GOOD
-        )
+
+def background_known(labels: np.ndarray) -> np.ndarray:
+    """Rows of a labels array whose frame shows a backdrop to judge."""
+    return labels[:, 0] != BACKGROUND_UNKNOWN
 
 
 def labels_array(labels: list[Labels]) -> np.ndarray:

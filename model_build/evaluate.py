@@ -18,7 +18,7 @@ from . import plots
 from .dataset import serving_input
 from .export import max_abs_diff, run_onnx, session
 from .features_cache import FeatureSet
-from .metrics import category_agreement, head_metrics, headline, wilson
+from .metrics import background_accuracy, category_agreement, head_metrics, headline, wilson
 from .operating_point import evaluate_policy, frontier, scores_list, sweep
 
 TARGETS = {
@@ -62,6 +62,10 @@ def latency_ms(model: bytes, pixels: np.ndarray, quality: np.ndarray, runs: int 
             "clock": "thread CPU time", "runs": runs}
 
 
+def _or_none(x: float) -> float | None:
+    return None if np.isnan(x) else x
+
+
 def _slices(out: dict[str, np.ndarray], fs: FeatureSet) -> dict[str, dict[str, dict]]:
     """Background/angle accuracy per product kind and per backdrop: where the shift hurts."""
     res: dict[str, dict[str, dict]] = {}
@@ -77,7 +81,7 @@ def _slices(out: dict[str, np.ndarray], fs: FeatureSet) -> dict[str, dict[str, d
             idx = np.asarray(idx)
             res[key][g] = {
                 "n": int(len(idx)),
-                "background_acc": float((out["background"][idx].argmax(1) == fs.labels[idx, 0]).mean()),
+                "background_acc": _or_none(background_accuracy(out["background"][idx], fs.labels[idx])),
                 "angle_acc": float((out["angle"][idx].argmax(1) == fs.labels[idx, 1]).mean()),
                 "crop_acc": float(((out["crop"][idx, 0] >= 0.5) == (fs.labels[idx, 2] > 0.5)).mean()),
             }
@@ -181,13 +185,15 @@ def targets_table(summary: dict, ci95: dict[str, tuple[float, float]] | None = N
 
 
 def intervals(sets_res: dict, shift: str = "heldout_shift") -> dict[str, tuple[float, float]]:
-    """95 % Wilson intervals of the proportion-type targets on the shifted set (INT8): accuracies
-    over all photos, auto-approve over compliant photos, false-approve over the others."""
+    """95 % Wilson intervals of the proportion-type targets on the shifted set (INT8): background
+    accuracy over the photos that show a backdrop, angle over all photos, auto-approve over
+    compliant photos, false-approve over the others."""
     e = sets_res[shift]
     n, good = e["n"], e["approval"]["compliant"]
+    n_bg = e["int8"]["background"].get("n", n)
     h, op = headline(e["int8"]), e["approval"]["operating_point"]
     return {
-        "background_acc": wilson(round(h["background_acc"] * n), n),
+        "background_acc": wilson(round(h["background_acc"] * n_bg), n_bg),
         "angle_acc": wilson(round(h["angle_acc"] * n), n),
         "auto_approve": wilson(round(op["auto_approve"] * good), good),
         "false_approve": wilson(round(op["false_approve"] * (n - good)), n - good),

@@ -2,7 +2,8 @@
 
 Every row is checked before any training starts and all problems are reported together, each
 naming its row, so a retailer fixes a bad catalog export in one pass instead of one error per
-run. Checks: required columns, known labels, crop as a yes/no value, quality a number in 0..1,
+run. Checks: required columns, known labels (background ``none`` for a close-up that shows no
+backdrop: the row trains every head but background), crop as a yes/no value, quality a number in 0..1,
 and the file itself: present, and an image that the serving decoder can decode.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from screener.decode import DecodeFailure, decode_rgb, read_header
 
 from . import storage
-from .dataset import ANGLE_LABELS, BACKGROUND_LABELS, Labels
+from .dataset import ANGLE_LABELS, BACKGROUND_LABELS, BACKGROUND_NONE, Labels
 
 COLUMNS = ("path", "background", "angle", "crop", "quality")
 CROP_TRUE = {"1", "true", "yes", "y", "ok", "adequate", "good"}
@@ -48,8 +49,9 @@ def _where(row: int) -> str:
 def _parse_labels(rec: dict[str, str], row: int, problems: list[str]) -> Labels | None:
     bad = len(problems)
     bg = (rec.get("background") or "").strip().lower()
-    if bg not in BACKGROUND_LABELS:
-        problems.append(f"{_where(row)}: unknown background {bg!r} (expected one of {', '.join(BACKGROUND_LABELS)})")
+    if bg not in (*BACKGROUND_LABELS, BACKGROUND_NONE):
+        problems.append(f"{_where(row)}: unknown background {bg!r} (expected one of {', '.join(BACKGROUND_LABELS)}, "
+                        f"or {BACKGROUND_NONE} for a close-up that shows no backdrop)")
     angle = (rec.get("angle") or "").strip().lower()
     if angle not in ANGLE_LABELS:
         problems.append(f"{_where(row)}: unknown angle {angle!r} (expected one of {', '.join(ANGLE_LABELS)})")

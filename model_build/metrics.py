@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dataset import ANGLE_LABELS, BACKGROUND_LABELS, QUALITY_GOOD
+from .dataset import ANGLE_LABELS, BACKGROUND_LABELS, QUALITY_GOOD, background_known
 
 
 def confusion(true: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
@@ -53,20 +53,30 @@ def reliability(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> dict:
     return {"bins": rows, "ece": float(ece)}
 
 
+def background_accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Top-1 accuracy over the photos whose frame shows a backdrop; NaN when none does."""
+    known = background_known(labels)
+    return float((scores[known].argmax(1) == labels[known, 0]).mean()) if known.any() else float("nan")
+
+
 def head_metrics(out: dict[str, np.ndarray], labels: np.ndarray) -> dict:
-    y_bg, y_ang = labels[:, 0].astype(int), labels[:, 1].astype(int)
+    known = background_known(labels)
+    y_bg, y_ang = labels[known, 0].astype(int), labels[:, 1].astype(int)
     y_crop, y_q = labels[:, 2] > 0.5, labels[:, 3]
-    p_bg, p_ang = out["background"].argmax(1), out["angle"].argmax(1)
+    p_bg, p_ang = out["background"][known].argmax(1), out["angle"].argmax(1)
     crop_p = out["crop"][:, 0]
     q = np.clip(out["quality"][:, 0], 0, 1)
     good = y_q >= QUALITY_GOOD
     return {
         "n": int(len(labels)),
         "background": {
-            "accuracy": float((p_bg == y_bg).mean()),
+            # Over the photos that show a backdrop; those labelled "none" have no background to get right.
+            "accuracy": background_accuracy(out["background"], labels),
+            "n": int(known.sum()),
+            "n_none": int((~known).sum()),
             "labels": list(BACKGROUND_LABELS),
             "confusion": confusion(y_bg, p_bg, 3).tolist(),
-            "calibration": reliability(out["background"].max(1), p_bg == y_bg),
+            "calibration": reliability(out["background"][known].max(1), p_bg == y_bg),
         },
         "angle": {
             "accuracy": float((p_ang == y_ang).mean()),

@@ -49,6 +49,7 @@ def meta_of(sample) -> dict:
         "backdrop": str(getattr(lb, "backdrop", "")),
         "crop_defect": str(getattr(lb, "crop_defect", "") or ""),
         "encoding": str(getattr(sample, "encoding", "")),
+        "backdrop_visible": float(getattr(lb, "backdrop_visible", 1.0)),
     }
 
 

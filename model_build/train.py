@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .efficientnet_lite import LITE0_STAGES, EfficientNetLite0
+from .dataset import background_known
+from .metrics import background_accuracy
 from .features_cache import FeatureSet
 from .heads import BlockAdapter, HeadConvAdapter, ScreenerHeads
 from .network import HeadTrainer, input_blocks
@@ -76,9 +78,14 @@ def _losses(logits: dict[str, torch.Tensor], y: torch.Tensor, smoothing: float) 
         F.binary_cross_entropy_with_logits(logits["defects"][known], sev[known])
         if bool(known.any()) else logits["defects"].sum() * 0.0
     )
+    shown = y[:, 0] >= 0  # background "none" (no backdrop in the frame, index -1) has nothing to learn
+    background_loss = (
+        F.cross_entropy(logits["background"][shown], y[shown, 0].long(), label_smoothing=smoothing)
+        if bool(shown.any()) else logits["background"].sum() * 0.0
+    )
     return {
         "defects": defect_loss,  # auxiliary: per-defect severities, where the data names them
-        "background": F.cross_entropy(logits["background"], y[:, 0].long(), label_smoothing=smoothing),
+        "background": background_loss,
         "angle": F.cross_entropy(logits["angle"], y[:, 1].long(), label_smoothing=smoothing),
         "crop": F.binary_cross_entropy_with_logits(logits["crop"][:, 0], y[:, 2]),
         # BCE against the soft 0..1 target: a bounded regression whose output is already a score.
@@ -107,7 +114,7 @@ def predict_logits(trainer: HeadTrainer, fs: FeatureSet, view: int = 0, batch: i
 def quick_metrics(logits: dict[str, np.ndarray], labels: np.ndarray) -> dict[str, float]:
     q = 1.0 / (1.0 + np.exp(-logits["quality"][:, 0]))
     return {
-        "background_acc": float((logits["background"].argmax(1) == labels[:, 0]).mean()),
+        "background_acc": background_accuracy(logits["background"], labels),
         "angle_acc": float((logits["angle"].argmax(1) == labels[:, 1]).mean()),
         "crop_acc": float(((logits["crop"][:, 0] > 0) == (labels[:, 2] > 0.5)).mean()),
         "quality_mae": float(np.abs(q - labels[:, 3]).mean()),
@@ -222,9 +229,11 @@ def fit_temperatures(trainer: HeadTrainer, val: FeatureSet, log: Callable[[str],
     grid = np.exp(np.linspace(math.log(0.3), math.log(8.0), 81))
     temps = []
     for col, (name, binary) in enumerate((("background", False), ("angle", False), ("crop", True))):
-        nll = [_nll_at(t, logits[name], val.labels[:, col], binary) for t in grid]
+        rows = background_known(val.labels) if name == "background" else slice(None)
+        z, y = logits[name][rows], val.labels[rows, col]
+        nll = [_nll_at(t, z, y, binary) for t in grid]
         best = float(grid[int(np.argmin(nll))])
-        log(f"  temperature {name}: {best:.2f} (val NLL {nll[int(np.argmin(nll))]:.3f}, at T=1 {_nll_at(1.0, logits[name], val.labels[:, col], binary):.3f})")
+        log(f"  temperature {name}: {best:.2f} (val NLL {nll[int(np.argmin(nll))]:.3f}, at T=1 {_nll_at(1.0, z, y, binary):.3f})")
         temps.append(best)
     trainer.heads.temperature.copy_(torch.tensor(temps))
     return temps

@@ -30,6 +30,7 @@ from ..efficientnet_lite import EfficientNetLite0, load_pretrained
 from ..features_cache import DEFAULT_CACHE, FeatureSet, extract
 from ..heads import ScreenerHeads
 from ..input_spec import input_spec
+from ..metrics import background_accuracy
 from ..network import HeadTrainer
 from ..operating_point import choose, evaluate_policy, scores_list, sweep
 from ..synthetic import SynthItem
@@ -82,7 +83,7 @@ def score(model: nn.Module, val: FeatureSet, shift: FeatureSet) -> dict:
     on_shift = evaluate_policy(scores_list(ps), shift.labels, point.thresholds)  # screener.policy.decide itself
     best = choose(sweep(ps, shift.labels), 0.01)
     return {
-        "shift_background_acc": float((ps["background"].argmax(1) == shift.labels[:, 0]).mean()),
+        "shift_background_acc": background_accuracy(ps["background"], shift.labels),
         "shift_angle_acc": float((ps["angle"].argmax(1) == shift.labels[:, 1]).mean()),
         "shift_crop_acc": float(((ps["crop"][:, 0] > 0.5) == (shift.labels[:, 2] > 0.5)).mean()),
         "shift_quality_mae": float(np.abs(ps["quality"][:, 0] - shift.labels[:, 3]).mean()),

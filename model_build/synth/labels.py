@@ -8,7 +8,7 @@ from PIL import Image
 
 @dataclass(frozen=True)
 class SampleLabels:
-    background: str  # "white" | "lifestyle" | "other"
+    background: str  # "white" | "lifestyle" | "other" | "none" (no backdrop in the frame)
     angle: str  # "front" | "side" | "angle" | "detail"
     crop_ok: bool
     crop_defect: str | None  # None | "cut" | "small" | "offcentre"
@@ -24,6 +24,7 @@ class SampleLabels:
     yaw: float = 0.0  # product rotation, degrees: 0 front, +-90 side
     elevation: float = 0.0  # camera elevation, degrees
     light: str = ""  # light setup
+    backdrop_visible: float = 1.0  # share of the frame the product does not cover
 
 
 @dataclass(frozen=True)

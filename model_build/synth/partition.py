@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 SPLITS = ("train", "heldout_in", "heldout_shift")
 BACKGROUNDS = ("white", "lifestyle", "other")
+BACKGROUND_NOT_SHOWN = "none"  # the label of a frame that shows no backdrop (catalog.judged_background)
 ANGLES = ("front", "side", "angle", "detail")
 CROP_DEFECTS = ("cut", "small", "offcentre")
 DEFECTS = ("gaussian_blur", "motion_blur", "noise", "underexposure", "overexposure", "jpeg", "lowres")

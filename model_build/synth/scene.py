@@ -20,9 +20,10 @@ Crop classes are framed with margins between them so labels are unambiguous:
 Detail close-ups are crop-adequate by definition: they frame part of the product on purpose
 (and the policy rejects "detail" as a primary angle anyway).
 
-The background label names the backdrop as it was set up. Exposure defects darken a white
-sweep or blow out a room, but that is a quality defect, carried by the quality label, not a
-different background.
+The background label names the backdrop as it was set up, unless the rendered frame shows
+none of it (a close-up filled by the product: ``catalog.judged_background`` labels it
+``none``). Exposure defects darken a white sweep or blow out a room, but that is a quality
+defect, carried by the quality label, not a different background.
 """
 from __future__ import annotations
 

@@ -63,9 +63,9 @@ def test_real_photos_top1_as_expected(clf, skimage_data):
     cat = _predict(clf, (skimage_data / "chelsea.png").read_bytes())
     assert max(cat.category, key=cat.category.get) == "other"
     # None of these real photos is a white-studio product shot, and none may be auto-approved.
-    # Known miss of the shipped model: chelsea.png (a cat against a pale wall) comes out white
-    # (0.41 in 1.1.0 and 1.2.0, 0.68 in 1.0.0; model_build/README.md). It is still sent to review; the floor
-    # below allows that one, not more.
+    # chelsea.png (a cat's face against a pale wall) came out white in 1.0.0-1.2.0 (0.68, 0.41):
+    # they trained on close-ups labelled with a backdrop they did not show. 1.3.0 calls it
+    # lifestyle (0.87); the floor below still allows one miss, so a retrain is not held to one photo.
     policy = Policy(thresholds=Thresholds.from_mapping(clf.manifest.thresholds))
     not_white = 0
     for path in real_photo_paths():
@@ -80,16 +80,18 @@ def test_accuracy_on_fresh_shifted_photos(clf):
     """A small held-out set generated now (shifted split, unseen seed) clears a sane floor."""
     from model_build.synth import encode, render_sample
 
-    n, bg_ok, ang_ok, crop_ok, q_err = 16, 0, 0, 0, []
+    n, bg_ok, bg_n, ang_ok, crop_ok, q_err = 16, 0, 0, 0, 0, []
     for i in range(n):
         sample = render_sample(i, 4242, "heldout_shift")
         s = _predict(clf, encode(sample))
         lb = sample.labels
-        bg_ok += max(s.background, key=s.background.get) == lb.background
+        if lb.background != "none":  # a close-up showing no backdrop has no background to get right
+            bg_n += 1
+            bg_ok += max(s.background, key=s.background.get) == lb.background
         ang_ok += max(s.angle, key=s.angle.get) == lb.angle
         crop_ok += (s.crop_ok >= 0.5) == lb.crop_ok
         q_err.append(abs(s.quality - lb.quality))
-    assert bg_ok / n >= 0.75
+    assert bg_n >= n // 2 and bg_ok / bg_n >= 0.75
     assert ang_ok / n >= 0.5
     assert crop_ok / n >= 0.6
     assert float(np.mean(q_err)) <= 0.25

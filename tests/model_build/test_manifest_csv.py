@@ -6,6 +6,7 @@ import io
 import pytest
 from PIL import Image
 
+from model_build.dataset import BACKGROUND_UNKNOWN
 from model_build.manifest_csv import ManifestCSVError, read_manifest
 
 
@@ -23,6 +24,13 @@ def test_valid_manifest_parses(tmp_path):
     assert rows[0].labels.crop_ok and not rows[1].labels.crop_ok
     assert rows[1].labels.background == 1 and rows[1].labels.angle == 3
     assert len(rows[0].sha256) == 64
+
+
+def test_background_none_marks_a_close_up_without_a_backdrop(tmp_path):
+    _jpeg(tmp_path / "a.jpg")
+    (tmp_path / "labels.csv").write_text("path,background,angle,crop,quality\na.jpg,None,detail,1,0.9\n")
+    (row,) = read_manifest(tmp_path / "labels.csv")
+    assert row.labels.background == BACKGROUND_UNKNOWN and row.labels.angle == 3
 
 
 def test_all_bad_rows_reported_by_row(tmp_path):

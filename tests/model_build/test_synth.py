@@ -12,6 +12,7 @@ from PIL import Image
 
 from model_build.synth import (ANGLES, BACKGROUNDS, CROP_DEFECTS, CSV_COLUMNS, DEFECTS, SPLITS, encode,
                                is_shift_only, iter_catalog, render_sample, render_spec, sample_spec, write_catalog)
+from model_build.synth.catalog import BACKDROP_MIN_VISIBLE, judged_background
 from model_build.synth.defects import EXPOSURE_DEFECTS, exposure_visibility, judged_severities, quality_from
 from model_build.synth.partition import BACKDROPS, LIGHTS, PRODUCTS, TEXTURES
 from model_build.synth.render import render_scene
@@ -252,6 +253,31 @@ def test_labels_of_rendered_samples_follow_their_spec():
     assert lb.quality == quality_from(lb.defects) >= spec.quality
 
 
+def test_judged_background_is_none_only_when_no_backdrop_shows():
+    assert judged_background("white", 0.5) == "white"
+    assert judged_background("lifestyle", BACKDROP_MIN_VISIBLE) == "lifestyle"
+    assert judged_background("other", BACKDROP_MIN_VISIBLE / 2) == "none"
+
+
+def test_a_close_up_filled_by_the_product_is_labelled_background_none():
+    # Small renders (framing is resolution-independent): one detail close-up that shows no
+    # backdrop and one that shows some, and what each label says.
+    found = {}
+    for i in range(300):
+        spec = dataclasses.replace(sample_spec(i, 5, "train"), width=160, height=160, defects=())
+        if spec.angle != "detail":
+            continue
+        lb = render_spec(spec).labels
+        clean = render_scene(spec, 160, 160)
+        assert lb.backdrop_visible == pytest.approx(1 - clean.mask.mean(), abs=1e-4)
+        found.setdefault(lb.backdrop_visible >= BACKDROP_MIN_VISIBLE, (lb, spec))
+        if len(found) == 2:
+            break
+    (none_lb, none_spec), (seen_lb, seen_spec) = found[False], found[True]
+    assert none_lb.background == "none" and none_lb.backdrop == none_spec.backdrop  # the set-up backdrop stays on record
+    assert seen_lb.background == seen_spec.background
+
+
 def test_exposure_visibility_scales_with_what_the_frame_can_show():
     white, grey, dark = (np.full((40, 40, 3), v, np.uint8) for v in (255, 118, 15))
     # mid-grey is the reference: it shows an error's whole nominal effect
@@ -307,7 +333,8 @@ def test_write_catalog_csv_format(tmp_path):
         assert not rec["path"].startswith("/") and img.is_file()
         with Image.open(img) as im:
             assert im.size == (spec.width, spec.height) and im.format == spec.encoding
-        assert rec["background"] in BACKGROUNDS and rec["angle"] in ANGLES
+        assert rec["background"] == judged_background(spec.background, float(rec["backdrop_visible"]))
+        assert rec["background"] in (*BACKGROUNDS, "none") and rec["angle"] in ANGLES
         assert rec["crop"] == ("adequate" if spec.crop_ok else "inadequate")
         assert rec["crop_defect"] == (spec.crop_defect or "")
         assert rec["product"] == spec.product and rec["split"] == "train"
