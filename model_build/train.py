@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .efficientnet_lite import LITE0_STAGES, EfficientNetLite0
 from .dataset import background_known
-from .metrics import background_accuracy
+from .efficientnet_lite import LITE0_STAGES, EfficientNetLite0
 from .features_cache import FeatureSet
 from .heads import BlockAdapter, HeadConvAdapter, ScreenerHeads
+from .metrics import background_accuracy
 from .network import HeadTrainer, input_blocks
 
 
@@ -78,7 +78,7 @@ def _losses(logits: dict[str, torch.Tensor], y: torch.Tensor, smoothing: float) 
         F.binary_cross_entropy_with_logits(logits["defects"][known], sev[known])
         if bool(known.any()) else logits["defects"].sum() * 0.0
     )
-    shown = y[:, 0] >= 0  # background "none" (no backdrop in the frame, index -1) has nothing to learn
+    shown = background_known(y)  # background "none" (no backdrop in the frame) has nothing to learn
     background_loss = (
         F.cross_entropy(logits["background"][shown], y[shown, 0].long(), label_smoothing=smoothing)
         if bool(shown.any()) else logits["background"].sum() * 0.0
