@@ -8,6 +8,7 @@ never trained on. So besides ``heldout_in`` (the training families, new seeds) t
 factor          shared (train, heldout_in, heldout_shift)              heldout_shift only
 ==============  =====================================================  ===========================
 product kind    sofa chair table lamp vase shelf cabinet bed           cushion rug stool
+                mirror bench
 texture         fabric velvet boucle wood lacquer metal marble         ceramic leather
                 rattan concrete
 white backdrop  white_pure white_near                                  white_cove
@@ -52,7 +53,7 @@ class Pool:
 
 
 PRODUCTS = Pool(
-    shared=("sofa", "chair", "table", "lamp", "vase", "shelf", "cabinet", "bed"),
+    shared=("sofa", "chair", "table", "lamp", "vase", "shelf", "cabinet", "bed", "mirror", "bench"),
     shift_only=("cushion", "rug", "stool"),
 )
 TEXTURES = Pool(

@@ -4,7 +4,8 @@ Every product is built in its own frame: metres, floor at y = 0, centred on x = 
 facing -z (towards a camera at yaw 0). Each kind has a clear front so that front, side and
 three-quarter views differ geometrically: a sofa's seat and back face the front and its arm is
 its profile; tables and cabinets are wider than deep; a lamp's shade and a vase's body are
-rectangular or oval in plan; a rug has fringes on its short ends.
+rectangular or oval in plan; a rug has fringes on its short ends; a mirror's glass faces the
+front; a bench is far longer than deep.
 
 Primitives name a material *role*; textures.py turns roles into materials. ``details`` lists
 the parts a close-up may frame: "surface" parts are large enough for texture to fill the frame,
@@ -35,6 +36,8 @@ PRIMARY_TEXTURES = {
     "cushion": ("fabric", "velvet", "boucle", "leather"),
     "rug": ("fabric", "boucle", "leather"),
     "stool": ("wood", "metal", "rattan", "lacquer", "fabric", "velvet", "leather"),
+    "mirror": ("wood", "metal", "lacquer", "rattan"),
+    "bench": ("wood", "metal", "rattan", "lacquer", "fabric", "velvet", "leather"),
 }
 TRIM_TEXTURES = ("wood", "metal", "lacquer")
 
@@ -366,6 +369,42 @@ def _stool(rng, b: _Builder, texture: str):
     b.box((0, h1 / 2, -d / 2 + t / 2), (w - 2 * t, h1 - t, t), "primary")
 
 
+def _mirror(rng, b: _Builder):
+    """A floor mirror leaning on the wall: a tall framed slab whose face (the pale glass) is its
+    front and whose edge is its profile, like a cushion or a headboard seen without the bed."""
+    w, h = rng.uniform(0.45, 0.9), rng.uniform(1.3, 1.9)
+    rail, t = rng.uniform(0.03, 0.08), rng.uniform(0.025, 0.05)
+    lean = rng.uniform(5, 12)
+    a = np.radians(lean)
+    tilt = rot_x(lean)
+    centre = np.array([0, h / 2 * np.cos(a) + t / 2 * np.sin(a), h / 2 * np.sin(a)])
+    for sx in (-1, 1):  # stiles and rails of the frame
+        b.box(centre + tilt @ np.array([sx * (w / 2 - rail / 2), 0, 0]), (rail, h, t), "primary", bevel=0.004,
+              rot=tilt, detail="surface" if sx < 0 else None)
+    for sy in (-1, 1):
+        b.box(centre + tilt @ np.array([0, sy * (h / 2 - rail / 2), 0]), (w - 2 * rail, rail, t), "primary",
+              bevel=0.004, rot=tilt, detail="feature" if sy < 0 else None)
+    b.box(centre + tilt @ np.array([0, 0, t * 0.15]), (w - 2 * rail + 0.01, h - 2 * rail + 0.01, t * 0.6), "accent",
+          rot=tilt)
+    b.box(centre + tilt @ np.array([0, 0, t / 2 + 0.004]), (w * 0.98, h * 0.98, 0.008), "inner", rot=tilt)
+
+
+def _bench(rng, b: _Builder, texture: str):
+    """A long, low seat on legs: a backless bench has two equal long faces, a backed one a front."""
+    w, d, h = rng.uniform(1.0, 1.8), rng.uniform(0.32, 0.45), rng.uniform(0.42, 0.48)
+    soft = texture in UPHOLSTERY
+    seat_t = rng.uniform(0.08, 0.14) if soft else rng.uniform(0.035, 0.06)
+    leg_role = "trim" if soft or rng.random() < 0.4 else "primary"
+    b.legs(rng, w, d, h - seat_t, rng.uniform(0.04, 0.12), role=leg_role)
+    b.box((0, h - seat_t / 2, 0), (w, seat_t, d), "primary", bevel=0.03 if soft else 0.004, detail="surface")
+    if rng.random() < 0.5:  # a backrest along the rear edge marks the front
+        back_h = rng.uniform(0.3, 0.45)
+        tilt = rot_x(rng.uniform(5, 12))
+        b.box((0, h + back_h / 2, d / 2 - 0.03), (w, back_h, 0.04), "primary", bevel=0.01, rot=tilt)
+    elif rng.random() < 0.5:  # a lower slatted shelf
+        b.box((0, 0.1, 0), (w * 0.85, 0.025, d * 0.8), leg_role, detail="feature")
+
+
 _BUILDERS: dict[str, Callable] = {
     "sofa": lambda rng, b, tex: _sofa(rng, b),
     "chair": _chair,
@@ -378,6 +417,8 @@ _BUILDERS: dict[str, Callable] = {
     "cushion": lambda rng, b, tex: _cushion(rng, b),
     "rug": lambda rng, b, tex: _rug(rng, b),
     "stool": _stool,
+    "mirror": lambda rng, b, tex: _mirror(rng, b),
+    "bench": _bench,
 }
 KINDS = tuple(_BUILDERS)
 

@@ -189,6 +189,38 @@ def test_views_show_different_geometry():
     assert aspect["front"] > 1.3 * aspect["side"]  # a cabinet is wider than deep
 
 
+def _front_and_side(kind: str):
+    spec = next(s for s in (sample_spec(i, 9, "train") for i in range(600))
+                if s.product == kind and s.angle != "detail" and s.crop_defect is None)
+    return [_quarter(dataclasses.replace(spec, yaw=yaw, angle=label, elevation=8.0)).mask
+            for label, yaw in (("front", 2.0), ("side", 89.0))]
+
+
+def test_a_mirror_shows_its_face_in_front_and_a_sliver_from_the_side():
+    """A training kind shaped like the held-out cushion: an upright slab whose face is its front."""
+    assert "mirror" in PRODUCTS.shared
+    front, side = _front_and_side("mirror")
+    assert front.sum() > 4 * side.sum()  # framed alike, the leaning edge covers a fraction of the face
+
+
+def test_a_bench_is_long_from_the_front_and_short_from_the_side():
+    """A training kind long and low like the held-out rug."""
+    assert "bench" in PRODUCTS.shared
+    (fx0, fx1, fy0, fy1), (sx0, sx1, sy0, sy1) = (_box(m) for m in _front_and_side("bench"))
+    assert (fx1 - fx0) / (fy1 - fy0) > 1.5 * (sx1 - sx0) / (sy1 - sy0)
+
+
+def test_some_training_shots_come_from_above_but_no_close_up_or_rug_changes(specs):
+    """HIGH_SHOT_P of the other views look down from 24-45 degrees, as the shifted set's rugs do."""
+    from model_build.synth.scene import HIGH_SHOT_P
+
+    views = [s for s in specs["train"] if s.angle != "detail"]
+    high = np.mean([s.elevation >= 24 for s in views])
+    assert abs(high - HIGH_SHOT_P) < 0.05
+    assert all(s.elevation <= 45 for s in views)
+    assert all(28 <= s.elevation <= 50 for s in specs["heldout_shift"] if s.product == "rug")
+
+
 def test_detail_close_up_is_filled_by_the_product():
     details = [s for s in (sample_spec(i, 6, "train") for i in range(120)) if s.angle == "detail"][:4]
     fills = [_quarter(s).mask.mean() for s in details]
