@@ -5,14 +5,18 @@ import argparse
 import sys
 from pathlib import Path
 
+from screener.preprocess import FEATURE_SETS
+
+from .input_spec import DEFAULT_QUALITY_FEATURES
 from .train import Adaptation, TrainConfig
 
 
 def _add_training_options(p: argparse.ArgumentParser) -> None:
     """The options build-default and train share, read back by _train_config and _feature_kw."""
     p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--quality-features", type=int, choices=(1, 2), default=None,
-                   help="quality-feature set to train with (default 1; 2 adds exposure and backdrop statistics)")
+    p.add_argument("--quality-features", type=int, choices=sorted(FEATURE_SETS), default=None,
+                   help=f"quality-feature set to train with (default {DEFAULT_QUALITY_FEATURES}: v1's sharpness, "
+                        "noise and exposure statistics plus whole-frame exposure and backdrop statistics)")
     p.add_argument("--adapt", choices=[a.value for a in Adaptation], default=None,
                    help="pretrained layers the heads adapt (default last_block: a trainable copy of the backbone's last block)")
 

@@ -1,12 +1,13 @@
 """The trainable heads: background, angle, crop and quality from one backbone pass.
 
 Inputs are the backbone's final feature map (N, 1280, 7, 7), its global average (N, 1280) and
-the hand-measured quality statistics (N, 11):
+the hand-measured quality statistics (N, 23 for the default feature set v3; 11 for v1):
 - the pooled vector says *what* is in the frame (backdrop, view, product);
 - a 1x1-reduced copy of the 7x7 map keeps *where* it is. Pooling throws away layout, and crop
   defects (product cut by the frame, too small, off-centre) are layout;
 - the quality statistics carry blur, noise and exposure measured at the analysis scale, where a
-  3000 px photo's blur is still visible (at 224 px it is not).
+  3000 px photo's blur is still visible (at 224 px it is not), and, from v3 on, the whole
+  frame's tonal range and border ring (exposure and backdrop).
 
 The quality statistics are standardised inside the graph with training-set constants, so the
 ONNX input is exactly what ``screener.preprocess.prepare`` computes.

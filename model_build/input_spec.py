@@ -23,11 +23,12 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 RESIZE = "bilinear"
 FIT = "squash"
 ANALYSIS_SIZE = 640
-# The quality-feature set new models train with (``--quality-features``). v2 adds whole-frame
-# exposure and backdrop statistics; on the synthetic catalog it raised per-head accuracy a little
-# but its approval operating point came out worse, so the default stays v1 (model_build/README.md,
-# "Quality features v2").
-DEFAULT_QUALITY_FEATURES = 1
+# The quality-feature set new models train with (``--quality-features``). v3 is v1 plus the
+# whole-frame exposure and backdrop statistics: under-exposure was the quality head's most common
+# miss among false approvals, and a dark product cannot be told from a dark photo in the central
+# window alone. v2 (the same plus motion-blur coherence, on a smaller window) lost sharpness AUC
+# and its approval point (model_build/README.md, "Quality features").
+DEFAULT_QUALITY_FEATURES = 3
 
 
 def input_spec(analysis_size: int = ANALYSIS_SIZE, mean=MEAN, std=STD,

@@ -1,6 +1,7 @@
 """The exported graph: backbone + heads + zero-shot category, one forward pass, named outputs.
 
-Inputs:  image [N,3,224,224] float32, quality_features [N,11] float32 (both from ``prepare``).
+Inputs:  image [N,3,224,224] float32, quality_features [N,Q] float32 (both from ``prepare``;
+         Q = 23 for quality features v3).
 Outputs: background [N,3], angle [N,4], crop [N,1], quality [N,1], category [N,C].
 """
 from __future__ import annotations

@@ -86,9 +86,25 @@ def test_every_supported_version_prepares_its_named_features(version: int) -> No
     assert q.shape == (1, len(fs.names)) and np.all(np.isfinite(q))
 
 
-def test_newest_version_extends_the_previous_one() -> None:
-    """v2 starts with v1's statistics, so both read the same as far as v1 goes (own crop aside)."""
-    assert FEATURE_SETS[max(FEATURE_SETS)].names[: len(FEATURE_SETS[1].names)] == FEATURE_SETS[1].names
+def test_every_version_starts_with_v1s_statistics() -> None:
+    """v2 and v3 start with v1's statistics, so all read the same as far as v1 goes (own crop aside)."""
+    for fs in FEATURE_SETS.values():
+        assert fs.names[: len(FEATURE_SETS[1].names)] == FEATURE_SETS[1].names
+
+
+def test_v3_is_v1_on_its_own_window_plus_the_frame_statistics() -> None:
+    """Same photo: v3's first 11 values are v1's exactly (same 512 px window), the rest are
+    frame_features of the 224 px model image, and v2's coherence is not among them."""
+    im, header = read_header(encode(product((1600, 1200), seed=5), "JPEG", quality=90))
+    rgb = decode_rgb(im, 640)
+    v1 = prepare(rgb, header, _spec(1, FEATURE_SETS[1].names))
+    v3 = prepare(rgb, header, _spec(3, FEATURE_SETS[3].names))
+    n1 = len(FEATURE_SETS[1].names)
+    assert np.array_equal(v3.quality[0, :n1], v1.quality[0])
+    assert np.array_equal(v3.pixels, v1.pixels)
+    small = Image.fromarray(np.clip(np.rint(v1.pixels[0] * 127.5 + 127.5), 0, 255).astype(np.uint8).transpose(1, 2, 0))
+    assert np.allclose(v3.quality[0, n1:], frame_features(small), atol=0.02)
+    assert "grad_coherence" not in FEATURE_SETS[3].names and FEATURE_SETS[3].crop == 512
 
 
 def test_unknown_version_or_renamed_features_are_refused() -> None:

@@ -45,6 +45,10 @@ QUALITY_FEATURES_V1 = (
 QUALITY_FEATURES_V2 = QUALITY_FEATURES_V1 + (
     "grad_coherence",  # how much gradient energy shares one direction: motion blur smears one way
 ) + FRAME_FEATURE_NAMES
+# v3 is v1 on v1's window plus the whole-frame statistics. v2's smaller window cost the sharpness
+# statistics more than coherence gave back; the frame statistics are what tell an under-exposed
+# photo from a dark product (model_build/README.md, "What changed in 1.4.0").
+QUALITY_FEATURES_V3 = QUALITY_FEATURES_V1 + FRAME_FEATURE_NAMES
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,14 @@ class FeatureSet:
     # blur and noise are global defects and the product sits near the centre. v2's smaller window
     # costs half of v1's; its frame statistics see the whole frame instead.
     crop: int
-    frame: bool
+    frame: bool  # the whole-frame statistics of frame_stats, on the model-size image
+    coherence: bool = False  # grad_coherence on the window, after v1's statistics
 
 
 FEATURE_SETS = {
     1: FeatureSet(QUALITY_FEATURES_V1, crop=512, frame=False),
-    2: FeatureSet(QUALITY_FEATURES_V2, crop=384, frame=True),
+    2: FeatureSet(QUALITY_FEATURES_V2, crop=384, frame=True, coherence=True),
+    3: FeatureSet(QUALITY_FEATURES_V3, crop=512, frame=True),
 }
 
 _FILTERS = {
@@ -207,7 +213,9 @@ def prepare(rgb: Image.Image, header: ImageHeader, spec: InputSpec) -> ModelInpu
         fs = feature_set(spec.quality_features.version, spec.quality_features.names)
         gray = np.asarray(_center(work, fs.crop).convert("L"), dtype=np.float32)
         parts = [quality_features(gray, header)]
+        if fs.coherence:
+            parts.append(np.asarray([grad_coherence(gray)], np.float32))
         if fs.frame:
-            parts += [np.asarray([grad_coherence(gray)], np.float32), frame_features(small)]
+            parts.append(frame_features(small))
         q = np.concatenate(parts)[None]
     return ModelInput(pixels=pixels, quality=q)
