@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image
 
-from model_build.dataset import BACKGROUND_UNKNOWN
+from model_build.dataset import BACKGROUND_NONE, BACKGROUND_UNKNOWN
 from model_build.manifest_csv import ManifestCSVError, read_manifest
 
 
@@ -31,6 +31,18 @@ def test_background_none_marks_a_close_up_without_a_backdrop(tmp_path):
     (tmp_path / "labels.csv").write_text("path,background,angle,crop,quality\na.jpg,None,detail,1,0.9\n")
     (row,) = read_manifest(tmp_path / "labels.csv")
     assert row.labels.background == BACKGROUND_UNKNOWN and row.labels.angle == 3
+
+
+def test_the_generators_no_backdrop_label_is_the_one_training_reads(tmp_path):
+    """The synthetic catalog (model_build.synth, standalone) writes labels.csv in the training
+    format; its word for "no backdrop in the frame" must be the one the CSV reader accepts."""
+    from model_build.synth.partition import BACKGROUND_NOT_SHOWN
+
+    assert BACKGROUND_NOT_SHOWN == BACKGROUND_NONE
+    _jpeg(tmp_path / "a.jpg")
+    (tmp_path / "labels.csv").write_text(f"path,background,angle,crop,quality\na.jpg,{BACKGROUND_NOT_SHOWN},detail,1,0.9\n")
+    (row,) = read_manifest(tmp_path / "labels.csv")
+    assert row.labels.background == BACKGROUND_UNKNOWN
 
 
 def test_all_bad_rows_reported_by_row(tmp_path):
