@@ -78,7 +78,8 @@ def ref_quality_features(gray, header):
 
 def ref_prepare(rgb, header, spec):
     work = _analysis_image(rgb, spec.analysis_size)
-    small = work.resize((spec.size, spec.size), _FILTERS[spec.resize])
+    # The one addition since efbc173: the manifest's reducing_gap (1.5.0 on), Pillow's own option.
+    small = work.resize((spec.size, spec.size), _FILTERS[spec.resize], reducing_gap=spec.reducing_gap)
     x = np.asarray(small, dtype=np.float32)
     mean = np.asarray(spec.mean, dtype=np.float32) * 255.0
     inv_std = 1.0 / (np.asarray(spec.std, dtype=np.float32) * 255.0)
@@ -89,14 +90,16 @@ def ref_prepare(rgb, header, spec):
 
 
 # ---------------------------------------------------------------- cases
-def _spec(size: int, analysis: int, mean, std, resize: str = "bilinear") -> InputSpec:
+def _spec(size: int, analysis: int, mean, std, resize: str = "bilinear", gap: float | None = None) -> InputSpec:
     return InputSpec(name="image", size=size, mean=mean, std=std, resize=resize, fit="squash", analysis_size=analysis,
-                     quality_features=QualityFeatureSpec("quality_features", 1, V1.names))
+                     quality_features=QualityFeatureSpec("quality_features", 1, V1.names), reducing_gap=gap)
 
 
 SPECS = {
-    # the shipped model's contract (model_build/input_spec.py): one mean/std for every channel
+    # models up to 1.4.0 (model_build/input_spec.py): one mean/std for every channel, one resize
     "lite0": _spec(224, 640, (127 / 255,) * 3, (128 / 255,) * 3),
+    # from 1.5.0: box-reduce first, then bilinear
+    "lite0-gap1": _spec(224, 640, (127 / 255,) * 3, (128 / 255,) * 3, gap=1.0),
     # per-channel statistics, another size and filter: every table row differs
     "imagenet": _spec(64, 256, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), "bicubic"),
 }

@@ -80,7 +80,9 @@ def test_a_flipped_byte_is_refused_naming_the_sha_mismatch(tmp_path, tiny_model_
     ({"input__name": "pixels"}, r"lacks inputs .*pixels"),
     ({"input__quality_features__version": 7}, r"quality features v7, this core computes"),
     ({"input__quality_features__names": ["lap_mean"]}, r"quality feature names differ"),
-], ids=["label-count", "output-name", "input-name", "feature-version", "feature-names"])
+    ({"input__reducing_gap": 0.5}, r"input.reducing_gap must be a number from 1 to 16"),
+    ({"input__reducing_gap": "2"}, r"input.reducing_gap must be a number from 1 to 16"),
+], ids=["label-count", "output-name", "input-name", "feature-version", "feature-names", "gap-below-1", "gap-text"])
 def test_a_manifest_that_does_not_match_its_model_is_refused_at_load(tmp_path, change, message):
     d = write_model(tmp_path / "m", tiny_model.model_bytes(), **change)
     with pytest.raises(ManifestError, match=message):

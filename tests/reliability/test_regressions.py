@@ -50,7 +50,7 @@ def test_formats_outside_the_decodable_set_are_never_parsed():
 def test_tiny_images_get_finite_features(classifier, config):
     hdr = read_header(images.encode(Image.new("RGB", (1, 1)), "PNG"))[1]
     for side in (1, 2, 3, 4):
-        feats = quality_features(np.full((side, side), 128.0, np.float32), hdr)
+        feats = quality_features(Image.new("L", (side, side), 128), hdr)
         assert np.all(np.isfinite(feats)), side
     r = screen_bytes(images.encode(Image.new("RGB", (1, 1), (255, 255, 255)), "PNG"), classifier, config)
     assert r.reasons == (Reason.LOW_RESOLUTION, Reason.QUALITY)  # not low-confidence from NaN scores

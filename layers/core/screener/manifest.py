@@ -45,6 +45,10 @@ class InputSpec:
     fit: str  # "squash": whole frame resized to size x size, so crop defects stay visible
     analysis_size: int  # decode at no less than this (short side) for the sharpness statistics
     quality_features: QualityFeatureSpec | None
+    # Pillow's two-step resize: an integer box ``reduce`` while the image stays at least
+    # reducing_gap x the target, then ``resize`` with the filter. None: one exact resize (models
+    # before 1.5.0 were trained on that, and their manifests do not name a gap).
+    reducing_gap: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,14 @@ def _triple(v: Any, where: str) -> tuple[float, float, float]:
     return (float(v[0]), float(v[1]), float(v[2]))
 
 
+def _reducing_gap(raw: Any) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 1.0 <= raw <= 16.0:
+        raise ManifestError(f"manifest: input.reducing_gap must be a number from 1 to 16 or absent, got {raw!r}")
+    return float(raw)
+
+
 def parse_manifest(raw: Mapping[str, Any]) -> ModelManifest:
     """Validate a manifest dict and return the typed manifest. Raises ManifestError."""
     if raw.get("schema") != SCHEMA_VERSION:
@@ -121,6 +133,7 @@ def parse_manifest(raw: Mapping[str, Any]) -> ModelManifest:
         fit=fit,
         analysis_size=int(inp.get("analysis_size", size)),
         quality_features=qspec,
+        reducing_gap=_reducing_gap(inp.get("reducing_gap")),
     )
     heads: dict[str, Head] = {}
     for name, h in _req(raw, "heads", "manifest").items():

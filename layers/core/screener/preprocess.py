@@ -24,7 +24,6 @@ from PIL import Image
 from .decode import ImageHeader
 from .frame_stats import FRAME_FEATURE_NAMES, frame_features
 from .manifest import InputSpec
-from .numeric import median
 
 QUALITY_FEATURES_V1 = (
     "lap_mean",  # log mean |Laplacian| at analysis scale: falls with blur
@@ -103,20 +102,15 @@ def analysis_image(rgb: Image.Image, analysis_size: int) -> Image.Image:
 
 
 def _laplacian_abs(g: np.ndarray) -> np.ndarray:
-    """|4c - up - down - left - right|, accumulated in one buffer in the formula's order: the
-    same values bit for bit as the written expression, without its four temporaries."""
-    lap = 4.0 * g[1:-1, 1:-1]
+    """|4c - up - down - left - right| in g's own dtype, accumulated in one buffer in the formula's
+    order, without the written expression's four temporaries. On 8-bit luma held as int16 every
+    value is exact (|lap| <= 1020; on 2x2 sums, <= 8160)."""
+    lap = 4 * g[1:-1, 1:-1]
     lap -= g[:-2, 1:-1]
     lap -= g[2:, 1:-1]
     lap -= g[1:-1, :-2]
     lap -= g[1:-1, 2:]
     return np.abs(lap, out=lap)
-
-
-def _mean(a: np.ndarray) -> float:
-    # A frame of a few pixels has no Laplacian at all: call its detail 0 rather than NaN, which
-    # would flow through the model and come out as scores that compare false to every threshold.
-    return float(a.mean()) if a.size else 0.0
 
 
 def grad_coherence(gray: np.ndarray) -> float:
@@ -133,33 +127,55 @@ def grad_coherence(gray: np.ndarray) -> float:
     return math.sqrt((sxx - syy) ** 2 + 4.0 * sxy * sxy) / total if total > 1e-6 else 0.0
 
 
-def quality_features(gray: np.ndarray, header: ImageHeader) -> np.ndarray:
-    """The v1 statistics from a float32 luma array (0..255) at analysis scale."""
-    lap = _laplacian_abs(gray)
-    h2, w2 = (gray.shape[0] // 2) * 2, (gray.shape[1] // 2) * 2
-    g = gray[:h2, :w2]
-    # 2x2 box average by strided sums (~10x faster than reshape().mean()), in place, same order.
-    coarse = g[0::2, 0::2] + g[1::2, 0::2]
-    coarse += g[0::2, 1::2]
-    coarse += g[1::2, 1::2]
-    coarse *= 0.25
-    lap_c = _laplacian_abs(coarse)
-    lap_mean = _mean(lap)
-    lap_c_mean = _mean(lap_c)
-    noise = median(lap[::3, ::3]) if lap.size else 0.0
-    mean = float(gray.mean())
-    n = gray.size
+def _median_of_counts(counts: np.ndarray) -> float:
+    """The median of the non-negative integers whose histogram is ``counts`` (numpy's definition:
+    the mean of the two middle values when there is an even number)."""
+    cdf = np.cumsum(counts)
+    n = int(cdf[-1])
+    upper = float(np.searchsorted(cdf, n // 2 + 1))  # the value at sorted index n // 2
+    if n % 2:
+        return upper
+    return (float(np.searchsorted(cdf, n // 2)) + upper) / 2.0  # and at n // 2 - 1
+
+
+def quality_features(window: Image.Image, header: ImageHeader) -> np.ndarray:
+    """The v1 statistics of the 8-bit luma window (mode L) at analysis scale.
+
+    Exact integer arithmetic throughout: luma is whole levels, so the Laplacians, their sums and
+    the median are integers, and the luma moments come from Pillow's histogram. The same values
+    as the float32 definition (tests/bench/test_preprocess_equivalence.py) to within its
+    rounding, in half the time: no float copy of the window, one pass per statistic."""
+    g = np.asarray(window, dtype=np.int16)
+    n = g.size
+    hist = np.asarray(window.histogram(), dtype=np.float64)
+    levels = np.arange(256, dtype=np.float64)
+    mean = float(hist @ levels) / n
+    var = max(float(hist @ (levels * levels)) / n - mean * mean, 0.0)
+    lap = _laplacian_abs(g)
+    h2, w2 = (g.shape[0] // 2) * 2, (g.shape[1] // 2) * 2
+    # 2x2 sums (4x the box average): the coarse Laplacian is then 4x the float one, exactly.
+    s = g[0:h2:2, 0:w2:2] + g[1:h2:2, 0:w2:2]
+    s += g[0:h2:2, 1:w2:2]
+    s += g[1:h2:2, 1:w2:2]
+    lap_c = _laplacian_abs(s)
+    # A frame of a few pixels has no Laplacian at all: call its detail 0 rather than NaN, which
+    # would flow through the model and come out as scores that compare false to every threshold.
+    lap_mean = float(lap.sum(dtype=np.int64)) / lap.size if lap.size else 0.0
+    sq = lap.astype(np.float64)  # squares and their sums stay below 2**53: exact in float64
+    lap_ms = float(np.square(sq, out=sq).sum()) / lap.size if lap.size else 0.0
+    lap_c_mean = float(lap_c.sum(dtype=np.int64)) / (4.0 * lap_c.size) if lap_c.size else 0.0
+    noise = _median_of_counts(np.bincount(lap[::3, ::3].ravel())) if lap.size else 0.0
     short = min(header.width, header.height)
     feats = (
         math.log1p(lap_mean),
-        math.log1p(math.sqrt(_mean(np.square(lap, dtype=np.float32)))),
+        math.log1p(math.sqrt(lap_ms)),
         math.log1p(lap_c_mean),
         lap_mean / (lap_c_mean + 1.0),
         math.log1p(noise),
         mean / 255.0,
-        float(gray.std()) / 128.0,
-        float(np.count_nonzero(gray >= 250)) / n,
-        float(np.count_nonzero(gray <= 5)) / n,
+        math.sqrt(var) / 128.0,
+        float(hist[250:].sum()) / n,
+        float(hist[:6].sum()) / n,
         math.log1p(header.jpeg_luma_q) / 5.0 if header.jpeg_luma_q else 0.0,
         math.log2(max(short, 1) / 1000.0),
     )
@@ -205,16 +221,16 @@ def feature_set(version: int, names: tuple[str, ...]) -> FeatureSet:
 def prepare(rgb: Image.Image, header: ImageHeader, spec: InputSpec) -> ModelInput:
     """Model inputs for one decoded 8-bit RGB image (see module docstring)."""
     work = analysis_image(rgb, spec.analysis_size)
-    small = work.resize((spec.size, spec.size), _FILTERS[spec.resize])
+    small = work.resize((spec.size, spec.size), _FILTERS[spec.resize], reducing_gap=spec.reducing_gap)
     pixels = _normalised_nchw(small, spec.mean, spec.std)
     if spec.quality_features is None:
         q = np.zeros((1, 0), dtype=np.float32)
     else:
         fs = feature_set(spec.quality_features.version, spec.quality_features.names)
-        gray = np.asarray(_center(work, fs.crop).convert("L"), dtype=np.float32)
-        parts = [quality_features(gray, header)]
+        window = _center(work, fs.crop).convert("L")
+        parts = [quality_features(window, header)]
         if fs.coherence:
-            parts.append(np.asarray([grad_coherence(gray)], np.float32))
+            parts.append(np.asarray([grad_coherence(np.asarray(window, dtype=np.float32))], np.float32))
         if fs.frame:
             parts.append(frame_features(small))
         q = np.concatenate(parts)[None]
