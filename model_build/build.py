@@ -19,7 +19,7 @@ from .pipeline import PackageConfig, package
 from .synthetic import SynthItem
 from .train import TrainConfig, cached_blocks
 
-DEFAULT_VERSION = "1.4.0"
+DEFAULT_VERSION = "1.5.0"
 
 
 @dataclass
