@@ -28,6 +28,11 @@ def test_uint8_with_the_smallest_drop_ships_and_ties_go_to_fewer_fp32_nodes():
     variants = {"uint8, first_conv": _v("uint8", 5.9, 5.0, 0.3, 1), "uint8, none": _v("uint8", 5.9, 5.0, 0.3),
                 "uint8, worse": _v("uint8", 5.9, 1.0, 0.9)}
     assert pick_variant(variants) == "uint8, none"
+    # 1.5.0's build: the stem in fp32 bought nothing on validation, so the all-INT8 graph ships.
+    built = {"int8, none": _v("int8", 5.93, 10.63, 1.52), "uint8, none": _v("uint8", 5.93, 7.96, 1.30),
+             "int8, first_conv": _v("int8", 5.93, 11.58, 1.52, 1), "uint8, first_conv": _v("uint8", 5.93, 5.61, 1.30, 1),
+             "uint8, heads": _v("uint8", 8.73, 6.69, 1.30, 9)}
+    assert pick_variant(built) == "uint8, none"
 
 
 def test_int8_activations_ship_only_when_clearly_more_accurate():
