@@ -1,6 +1,10 @@
 """Experiment, not part of the build: which pretrained layers should the heads adapt?
 
     python -m model_build.experiments.block15_ab [--arms head_conv last_block ...] [--seeds 0 1 2] [--epochs 60]
+                                                  [--validation 250]
+
+With ``--arms last_block --validation 500`` it is the shipped recipe on the build's own photos,
+and the seeds alone vary: how far the approval point moves with the training seed.
 
 Every arm is the build's own ``train.train_heads`` (the shipped recipe: AdamW one-cycle, label
 smoothing, the INT8-sized feature noise, temperatures on validation) with a different
@@ -25,15 +29,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..build import SynthPlan
+from ..build import SynthPlan, synth_sets
 from ..efficientnet_lite import EfficientNetLite0, load_pretrained
-from ..features_cache import DEFAULT_CACHE, FeatureSet, extract
+from ..features_cache import DEFAULT_CACHE, FeatureSet
 from ..heads import ScreenerHeads
 from ..input_spec import input_spec
 from ..metrics import background_accuracy
 from ..network import HeadTrainer
 from ..operating_point import choose, evaluate_policy, scores_list, sweep
-from ..synthetic import SynthItem
 from ..train import Adaptation, TrainConfig, cached_blocks, fit_temperatures, predict_logits, train_heads
 
 
@@ -94,22 +97,14 @@ def score(model: nn.Module, val: FeatureSet, shift: FeatureSet) -> dict:
     }
 
 
-def block14_sets(plan: SynthPlan, backbone_blocks: int, workers: int, cache_dir: Path | None, log) -> dict[str, FeatureSet]:
-    spec = input_spec()
-    sets = {}
-    for name in ("train", "validation", "heldout_shift"):
-        split, seed, n = plan.sets()[name]
-        sets[name] = extract([SynthItem(split, seed, i) for i in range(n)], spec, views=plan.views if name == "train" else 1,
-                             workers=workers, cache_dir=cache_dir, label=f"{name}-block14", log=log,
-                             upto_block=backbone_blocks - 1)
-    return sets
-
-
 def run(arms: list[Adaptation], seeds: list[int], epochs: int, plan: SynthPlan = SynthPlan(n_val=250), workers: int = 2,
         cache_dir: Path | None = DEFAULT_CACHE, log=print) -> list[dict]:
     backbone = load_pretrained().eval()
     backbone.requires_grad_(False)
-    sets = block14_sets(plan, len(backbone._blocks), workers, cache_dir, log)
+    # Every arm trains from block-14 maps. The build's own call for them (its cache labels and
+    # pixel keeping), so the maps a `make model` cached serve here, and these serve it.
+    sets = synth_sets(plan, workers, cache_dir, log, only=("train", "validation", "heldout_shift"), spec=input_spec(),
+                      upto_block=len(backbone._blocks) - 1)
     rows = []
     for seed in seeds:
         for arm in arms:
@@ -127,9 +122,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--arms", nargs="+", choices=[a.value for a in Adaptation], default=[a.value for a in Adaptation])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--epochs", type=int, default=TrainConfig().epochs)
+    ap.add_argument("--validation", type=int, default=250,
+                    help="validation photos the operating point is chosen on (the build uses 500)")
     ap.add_argument("--out", type=Path, default=Path(".cache/experiments/block15_ab.json"))
     args = ap.parse_args(argv)
-    rows = run([Adaptation(a) for a in args.arms], args.seeds, args.epochs)
+    rows = run([Adaptation(a) for a in args.arms], args.seeds, args.epochs, plan=SynthPlan(n_val=args.validation))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rows, indent=1) + "\n")
 
