@@ -1,4 +1,4 @@
-"""python -m model_build {build-default, train, evaluate}."""
+"""python -m model_build {build-default, train, evaluate, separate-weights}."""
 from __future__ import annotations
 
 import argparse
@@ -57,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--out", type=Path, default=Path("report"))
     e.add_argument("--workers", type=int, default=2)
 
+    w = sub.add_parser("separate-weights", help="rewrite a built model's graph so no INT8 weight is shared (see serving_graph.py)")
+    w.add_argument("--model-dir", type=Path, default=Path("layers/model"))
+    w.add_argument("--version", required=True)
+    w.add_argument("--workers", type=int, default=2)
+
     args = ap.parse_args(argv)
     if args.cmd == "build-default":
         from dataclasses import replace
@@ -78,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         except ManifestCSVError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
+    elif args.cmd == "separate-weights":
+        from .build import separate_weights
+
+        separate_weights(args.model_dir, args.version, workers=args.workers)
     elif args.cmd == "evaluate":
         from .build import evaluate_model
 

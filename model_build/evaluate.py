@@ -34,11 +34,11 @@ TARGETS = {
 }
 
 
-def outputs(model: Path | bytes, fs: FeatureSet) -> dict[str, np.ndarray]:
-    return run_onnx(session(model, threads=2), fs.pixels, np.ascontiguousarray(fs.quality[:, 0]))
+def outputs(model: Path | bytes, fs: FeatureSet, exact_int8: bool | None = None) -> dict[str, np.ndarray]:
+    return run_onnx(session(model, threads=2, exact_int8=exact_int8), fs.pixels, np.ascontiguousarray(fs.quality[:, 0]))
 
 
-def latency_ms(model: bytes, pixels: np.ndarray, quality: np.ndarray, runs: int = 200) -> dict[str, float]:
+def latency_ms(model: bytes, pixels: np.ndarray, quality: np.ndarray, runs: int = 200, exact_int8: bool | None = None) -> dict[str, float]:
     """Batch 1, one intra-op thread, the serving session options; medians in ms.
 
     ``median`` is the calling thread's CPU time: with one intra-op thread ORT computes on the
@@ -47,7 +47,7 @@ def latency_ms(model: bytes, pixels: np.ndarray, quality: np.ndarray, runs: int 
     from .input_spec import IMAGE_INPUT, QUALITY_INPUT
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(model, sess_options=session_options(1), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(model, sess_options=session_options(1, exact_int8=exact_int8), providers=["CPUExecutionProvider"])
     feeds = [{IMAGE_INPUT: pixels[i : i + 1], QUALITY_INPUT: quality[i : i + 1]} for i in range(len(pixels))]
     for f in feeds[:10]:
         sess.run(None, f)

@@ -11,6 +11,8 @@ import onnxruntime as ort
 import torch
 from onnx import helper, numpy_helper
 
+from screener.classifier import session_options
+
 from .input_spec import IMAGE_INPUT, QUALITY_INPUT, SIZE
 from .network import OUTPUT_NAMES, ScreenerNet
 
@@ -106,10 +108,11 @@ def fold_pads_into_convs(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def session(model: Path | bytes, threads: int = 1) -> ort.InferenceSession:
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
+def session(model: Path | bytes, threads: int = 1, exact_int8: bool | None = None) -> ort.InferenceSession:
+    """The serving session options (``screener.classifier.session_options``: exact INT8 sums
+    where this CPU needs them). ``exact_int8`` False for a quantised graph whose convs still
+    share a weight (serving_graph.py)."""
+    so = session_options(threads, exact_int8=exact_int8)
     so.log_severity_level = 3
     src = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(src, sess_options=so, providers=["CPUExecutionProvider"])

@@ -25,7 +25,7 @@ from .metrics import head_metrics, headline
 from .network import HeadTrainer, ScreenerNet
 from .operating_point import choose, sweep
 from .quantize import ACTIVATION_TYPES, exclusion_candidates, preprocess, quantize
-from .serving_graph import fuse
+from .serving_graph import fuse, separate_shared_weights
 from .train import TrainConfig, fit_temperatures, train_heads
 
 # Quantisation choice (pick_variant). It must not depend on a timing: the build is reproduced
@@ -101,9 +101,11 @@ def choose_quantization(fp32: Path, work: Path, val: FeatureSet, runs: int, log:
         if only is not None and name not in only:
             continue
         path = quantize(pre, work / f"model.{act}.{excl.replace('+', '_')}.onnx", px, q, nodes, act)
-        out = outputs(path, val)
+        # The QDQ graph still shares the head conv's weight: no exact-INT8 option (serving_graph.py).
+        out = outputs(path, val, exact_int8=False)
         h = headline(head_metrics(out, val.labels))
-        lat = latency_ms(path.read_bytes(), val.pixels[:20], np.ascontiguousarray(val.quality[:20, 0]), runs=min(runs, 60))
+        lat = latency_ms(path.read_bytes(), val.pixels[:20], np.ascontiguousarray(val.quality[:20, 0]), runs=min(runs, 60),
+                         exact_int8=False)
         variants[name] = {
             "activations": act,
             "kept_fp32": excl,
@@ -151,8 +153,13 @@ def package(
     n_check = min(len(val), 32)
     serving_graph = {"fused_from_sha256": sha256_file(int8), "level": "ORT extended (hardware-independent)",
                      "checked_identical_on": n_check}
-    int8 = fuse(int8, work / "model.serving.onnx", val.pixels[:n_check], np.ascontiguousarray(val.quality[:n_check, 0]))
+    int8 = fuse(int8, work / "model.fused.onnx", val.pixels[:n_check], np.ascontiguousarray(val.quality[:n_check, 0]))
     log(f"  fused for serving: {int8.stat().st_size / 2**20:.2f} MiB, outputs identical on {n_check} validation photos")
+    int8, separated = separate_shared_weights(int8, work / "model.serving.onnx", val.pixels[:n_check],
+                                              np.ascontiguousarray(val.quality[:n_check, 0]))
+    serving_graph["separated"] = {**separated, "checked_on": n_check}
+    log(f"  shared weights separated ({', '.join(separated['float_convs']) or 'none'}): policy outputs identical, "
+        f"category max |diff| {separated['category_max_abs_diff']:.4f}")
 
     val_out = outputs(int8, val)
     op = choose(sweep(val_out, val.labels), cfg.select_false_approve)

@@ -50,10 +50,36 @@ def test_the_shipped_graph_is_fused_ahead_of_time():
     """Session creation does not redo the fusion (model_build/serving_graph.py): no float conv or
     Q/DQ pair is left around the convolutions."""
     ops = Counter(n.op_type for n in onnx.load(str(MODEL_DIR / "model.onnx")).graph.node)
-    q = json.loads((MODEL_DIR / "manifest.json").read_text())["evaluation"]["quantization"]
+    ev = json.loads((MODEL_DIR / "manifest.json").read_text())["evaluation"]
+    q = ev["quantization"]
     kept_stem = "first_conv" in q["variants"][q["chosen"]]["kept_fp32"]  # measured choice: stem may stay fp32
-    assert ops["Conv"] == int(kept_stem) and ops["QLinearConv"] >= 50
-    assert ops["DequantizeLinear"] + ops["QuantizeLinear"] < 10
+    # The category path's head conv runs in float over the heads' INT8 weight (serving_graph.py).
+    separated = len(ev["serving_graph"]["separated"]["float_convs"])
+    assert ops["Conv"] == int(kept_stem) + separated and ops["QLinearConv"] >= 50
+    assert ops["DequantizeLinear"] + ops["QuantizeLinear"] < 10 + 2 * separated
+
+
+def test_the_shipped_graph_loads_with_exact_int8_kernels_and_serving_computes_them(clf, skimage_data):
+    """On a CPU without VNNI, serving asks ORT for exact INT8 kernels, which refuse an INT8 weight
+    shared by two quantised convs. On this CPU, whatever it is, serving's scores are the exact
+    kernels' scores (test_cpu_portability.py checks a CPU without VNNI under emulation)."""
+    import onnxruntime as ort
+
+    from screener.classifier import session_options
+
+    graph = onnx.load(str(MODEL_DIR / "model.onnx")).graph
+    readers = Counter(n.input[3] for n in graph.node if n.op_type == "QLinearConv")
+    assert max(readers.values()) == 1
+    exact = ort.InferenceSession(str(MODEL_DIR / "model.onnx"), session_options(1, exact_int8=True),
+                                 providers=["CPUExecutionProvider"])
+    for name in ("coffee.png", "chelsea.png", "astronaut.png"):
+        x = serving_input((skimage_data / name).read_bytes(), clf.manifest.input)
+        served = _predict(clf, (skimage_data / name).read_bytes())
+        bg, ang, crop, quality, category = exact.run(None, {"image": x.pixels, "quality_features": x.quality})
+        assert np.allclose(list(served.background.values()), bg[0], atol=1e-6, rtol=0)
+        assert np.allclose(list(served.angle.values()), ang[0], atol=1e-6, rtol=0)
+        assert abs(served.crop_ok - float(crop.ravel()[0])) <= 1e-6
+        assert abs(served.quality - float(np.clip(quality.ravel()[0], 0, 1))) <= 1e-6
 
 
 def test_real_photos_top1_as_expected(clf, skimage_data):

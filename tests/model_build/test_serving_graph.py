@@ -88,3 +88,89 @@ def test_a_fused_graph_that_computes_something_else_is_refused(tmp_path, monkeyp
     monkeypatch.setattr(sg, "_session", corrupting)
     with pytest.raises(ValueError, match="differs from the QDQ graph"):
         fuse(qdq, tmp_path / "served.onnx", pixels, quality)
+
+
+def _shared_weight_qdq(tmp: Path, pixels: np.ndarray, quality: np.ndarray) -> Path:
+    """The shape of the shipped network's sharing: one 1x1 weight read by a conv of the trained
+    heads ("/adapter/...") and by the category path's conv, on different inputs."""
+    rng = np.random.default_rng(3)
+    inits = [numpy_helper.from_array(rng.normal(0, 0.3, s).astype(np.float32), n)
+             for n, s in (("w1", (8, 3, 3, 3)), ("w_adapter_in", (8, 8, 1, 1)), ("w_head", (16, 8, 1, 1)),
+                          ("fc", (16 + 2, 3)), ("fc_cat", (16, 4)))]
+    nodes = [
+        helper.make_node("Conv", [IMAGE_INPUT, "w1"], ["c1"], name="/stem/Conv", strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="/stem/Relu"),
+        helper.make_node("Conv", ["r1", "w_adapter_in"], ["c2"], name="/adapter/block/Conv"),
+        helper.make_node("Relu", ["c2"], ["r2"], name="/adapter/block/Relu"),
+        helper.make_node("Conv", ["r2", "w_head"], ["h_adapter"], name="/adapter/_conv_head/Conv"),
+        helper.make_node("Conv", ["r1", "w_head"], ["h_backbone"], name="/_conv_head/Conv"),
+        helper.make_node("GlobalAveragePool", ["h_adapter"], ["ga"]),
+        helper.make_node("Flatten", ["ga"], ["fa"]),
+        helper.make_node("Concat", ["fa", QUALITY_INPUT], ["z"], axis=1),
+        helper.make_node("MatMul", ["z", "fc"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["background"], axis=1),
+        helper.make_node("GlobalAveragePool", ["h_backbone"], ["gb"]),
+        helper.make_node("Flatten", ["gb"], ["fb"]),
+        helper.make_node("MatMul", ["fb", "fc_cat"], ["cat_logits"]),
+        helper.make_node("Softmax", ["cat_logits"], ["category"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "shared",
+        [helper.make_tensor_value_info(IMAGE_INPUT, onnx.TensorProto.FLOAT, [None, 3, 32, 32]),
+         helper.make_tensor_value_info(QUALITY_INPUT, onnx.TensorProto.FLOAT, [None, 2])],
+        [helper.make_tensor_value_info("background", onnx.TensorProto.FLOAT, [None, 3]),
+         helper.make_tensor_value_info("category", onnx.TensorProto.FLOAT, [None, 4])],
+        inits,
+    )
+    fp32 = tmp / "shared_fp32.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), fp32)
+    qdq = tmp / "shared_qdq.onnx"
+    quantize_static(str(fp32), str(qdq), ServingCalibrationReader(pixels, quality), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=["/MatMul", "/MatMul_1"])
+    return qdq
+
+
+def _weights_shared_by_qlinear_convs(path: Path) -> list[str]:
+    graph = onnx.load(str(path)).graph
+    inits = {t.name for t in graph.initializer}
+    readers = Counter(n.input[3] for n in graph.node if n.op_type == "QLinearConv" and n.input[3] in inits)
+    return [w for w, k in readers.items() if k > 1]
+
+
+def _session(path: Path, exact: bool):
+    import onnxruntime as ort
+
+    from screener.classifier import session_options
+
+    return ort.InferenceSession(str(path), session_options(1, exact_int8=exact), providers=["CPUExecutionProvider"])
+
+
+def test_a_weight_shared_by_two_quantised_convs_is_separated(tmp_path):
+    """ONNX Runtime's exact-INT8 mode (needed on CPUs without VNNI) refuses a graph whose INT8 weight
+    feeds two QLinearConvs. The separated graph loads in that mode; the trained heads' conv stays
+    quantised and bit for bit the same; the category path's conv runs in float over the same INT8
+    weight, without storing it twice."""
+    rng = np.random.default_rng(4)
+    pixels = rng.normal(0, 1, (8, 3, 32, 32)).astype(np.float32)
+    quality = rng.normal(0, 1, (8, 2)).astype(np.float32)
+    fused = fuse(_shared_weight_qdq(tmp_path, pixels, quality), tmp_path / "fused.onnx", pixels, quality)
+    assert _weights_shared_by_qlinear_convs(fused)
+    with pytest.raises(Exception, match="replace the existing tensor"):  # the ORT failure this works around
+        _session(fused, exact=True)
+
+    from model_build.serving_graph import separate_shared_weights
+
+    out, info = separate_shared_weights(fused, tmp_path / "separated.onnx", pixels, quality)
+    assert info["float_convs"] == ["/_conv_head/Conv"]
+    assert not _weights_shared_by_qlinear_convs(out)
+    assert out.stat().st_size < fused.stat().st_size + 2048  # the weight is not stored twice
+    ops = _ops(out)
+    assert ops["QLinearConv"] == 3 and ops["Conv"] == 1
+    _session(out, exact=True)  # loads where the fused graph could not
+    # The same kernels on both sides (on a CPU without VNNI exact and fast kernels differ).
+    separated, original = _session(out, exact=False), _session(fused, exact=False)
+    for i in range(len(pixels)):
+        feed = {IMAGE_INPUT: pixels[i : i + 1], QUALITY_INPUT: quality[i : i + 1]}
+        (bg_a, cat_a), (bg_b, cat_b) = separated.run(None, feed), original.run(None, feed)
+        assert np.array_equal(bg_a, bg_b)
+        assert np.abs(cat_a - cat_b).max() <= max(0.05, info["category_max_abs_diff"])
