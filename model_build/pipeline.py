@@ -17,6 +17,7 @@ import torch
 from screener.manifest import InputSpec, sha256_file
 
 from .artifact import MAX_MODEL_BYTES, write_model_dir
+from .build_environment import build_environment
 from .efficientnet_lite import load_pretrained
 from .evaluate import evaluate_sets, latency_ms, outputs, summarise
 from .export import export_onnx, max_abs_diff, parity_torch_vs_onnx
@@ -198,7 +199,9 @@ def package(
     training = {**training_info, "train_images": len(train), "views": int(train.maps.shape[1]),
                 "validation_images": len(val), "head_training_s": round(t_train, 1), "config": asdict(cfg.train),
                 # The fp32 model stays in the work dir (not shipped); evaluate compares against it by hash.
-                "fp32_sha256": sha256_file(fp32)}
+                "fp32_sha256": sha256_file(fp32),
+                # Identical bytes on a rebuild need the same CPU features as well as the same code.
+                "environment": build_environment()}
     write_model_dir(out_dir, int8, spec, cfg.version, thresholds, operating_point, evaluation, training)
     log(f"wrote {out_dir}/model.onnx ({int8.stat().st_size / 2**20:.2f} MiB) and manifest.json")
     return {"sets": sets_res, "thresholds": thresholds, "operating_point": operating_point,
