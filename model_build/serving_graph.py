@@ -117,6 +117,9 @@ def separate_shared_weights(fused: Path, out: Path, pixels: np.ndarray, quality:
                 g.node.insert(at + k, n)
             g.initializer.extend(new_inits)
             rewritten.append(node.name)
+    used = {i for n in g.node for i in n.input}
+    for init in [t for t in g.initializer if t.name not in used]:  # the replaced convs' int32 biases
+        g.initializer.remove(init)
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
     before, after = (_session(p, ort.GraphOptimizationLevel.ORT_ENABLE_ALL) for p in (fused, out))
