@@ -88,25 +88,43 @@ def pick_variant(variants: dict[str, dict]) -> str:
     return overall if gain > DROP_TOLERANCE_POINTS else pick
 
 
+def serving_file(qdq: Path, val: FeatureSet) -> tuple[Path, dict]:
+    """The file a QDQ graph would ship as (serving_graph.py): fused ahead of time, checked bit for
+    bit against the QDQ graph, then with no INT8 weight shared, so that it loads with exact INT8
+    kernels. Both steps are checked on up to 32 validation photos."""
+    n_check = min(len(val), 32)
+    px, q = val.pixels[:n_check], np.ascontiguousarray(val.quality[:n_check, 0])
+    info = {"fused_from_sha256": sha256_file(qdq), "level": "ORT extended (hardware-independent)",
+            "checked_identical_on": n_check}
+    fused = fuse(qdq, qdq.with_suffix(".fused.onnx"), px, q)
+    served, separated = separate_shared_weights(fused, qdq.with_suffix(".serving.onnx"), px, q)
+    info["separated"] = {**separated, "checked_on": n_check}
+    return served, info
+
+
 def choose_quantization(fp32: Path, work: Path, val: FeatureSet, runs: int, log: Callable[[str], None],
-                        only: tuple[str, ...] | None = None) -> tuple[Path, dict]:
-    """Quantise with each candidate set of fp32 nodes; measure drop, output error, size, latency."""
+                        only: tuple[str, ...] | None = None) -> tuple[Path, dict, dict]:
+    """Quantise with each candidate set of fp32 nodes; measure drop, output error, size, latency.
+
+    Each variant is measured as the file it would ship as (``serving_file``), with the kernels
+    serving runs on this CPU. On a CPU without VNNI those are the exact ones, and a QDQ graph
+    cannot load with them. Returns the chosen variant's serving file, the measurements, and how
+    that file was made."""
     calib = min(len(val), CALIBRATION_IMAGES)
     px, q = val.pixels[:calib], np.ascontiguousarray(val.quality[:calib, 0])
     pre = preprocess(fp32, work / "model.pre.onnx")
     ref_out = outputs(fp32, val)
     ref = headline(head_metrics(ref_out, val.labels))
-    variants, paths = {}, {}
+    variants, paths, graphs = {}, {}, {}
     for (excl, nodes), act in itertools.product(exclusion_candidates(pre).items(), ACTIVATION_TYPES):
         name = f"{act} activations, fp32: {excl}"
         if only is not None and name not in only:
             continue
-        path = quantize(pre, work / f"model.{act}.{excl.replace('+', '_')}.onnx", px, q, nodes, act)
-        # The QDQ graph still shares the head conv's weight: no exact-INT8 option (serving_graph.py).
-        out = outputs(path, val, exact_int8=False)
+        qdq = quantize(pre, work / f"model.{act}.{excl.replace('+', '_')}.onnx", px, q, nodes, act)
+        path, graphs[name] = serving_file(qdq, val)
+        out = outputs(path, val)
         h = headline(head_metrics(out, val.labels))
-        lat = latency_ms(path.read_bytes(), val.pixels[:20], np.ascontiguousarray(val.quality[:20, 0]), runs=min(runs, 60),
-                         exact_int8=False)
+        lat = latency_ms(path.read_bytes(), val.pixels[:20], np.ascontiguousarray(val.quality[:20, 0]), runs=min(runs, 60))
         variants[name] = {
             "activations": act,
             "kept_fp32": excl,
@@ -119,12 +137,12 @@ def choose_quantization(fp32: Path, work: Path, val: FeatureSet, runs: int, log:
         }
         paths[name] = path
         v = variants[name]
-        log(f"  [{name}]: {v['size_mb']:.2f} MB, {v['latency_ms']:.2f} ms, "
+        log(f"  [{name}]: {v['size_mb']:.2f} MB as served, {v['latency_ms']:.2f} ms, "
             f"worst drop {v['worst_drop_points']:.2f} pts, max |d| {v['max_abs_diff']:.4f}")
     chosen = pick_variant(variants)
     log(f"  chosen: [{chosen}] ({QUANTIZATION_RULE})")
     return paths[chosen], {"variants": variants, "chosen": chosen, "rule": QUANTIZATION_RULE, "calibration_images": calib,
-                           "fp32_metrics_on_validation": ref, "format": "QDQ, symmetric per-channel int8 weights, asymmetric 8-bit activations, MinMax calibration"}
+                           "fp32_metrics_on_validation": ref, "format": "QDQ, symmetric per-channel int8 weights, asymmetric 8-bit activations, MinMax calibration"}, graphs[chosen]
 
 
 def package(
@@ -148,19 +166,13 @@ def package(
     parity = parity_torch_vs_onnx(net, fp32, val.pixels[:n_par], np.ascontiguousarray(val.quality[:n_par, 0]))
     log("  ONNX fp32 vs torch, max |diff| per output: " + ", ".join(f"{k} {v:.2e}" for k, v in parity.items()))
 
-    int8, qinfo = choose_quantization(fp32, work, val, cfg.latency_runs, log, cfg.quant_variants)
-    # Ship the graph already fused as every session would fuse it (faster cold start); checked
-    # bit for bit against the QDQ graph, and everything below measures the file that ships.
-    n_check = min(len(val), 32)
-    serving_graph = {"fused_from_sha256": sha256_file(int8), "level": "ORT extended (hardware-independent)",
-                     "checked_identical_on": n_check}
-    int8 = fuse(int8, work / "model.fused.onnx", val.pixels[:n_check], np.ascontiguousarray(val.quality[:n_check, 0]))
-    log(f"  fused for serving: {int8.stat().st_size / 2**20:.2f} MiB, outputs identical on {n_check} validation photos")
-    int8, separated = separate_shared_weights(int8, work / "model.serving.onnx", val.pixels[:n_check],
-                                              np.ascontiguousarray(val.quality[:n_check, 0]))
-    serving_graph["separated"] = {**separated, "checked_on": n_check}
-    log(f"  shared weights separated ({', '.join(separated['float_convs']) or 'none'}): policy outputs identical, "
-        f"category max |diff| {separated['category_max_abs_diff']:.4f}")
+    # The chosen variant's serving file: fused ahead of time as every session would fuse it
+    # (faster cold start), with no INT8 weight shared; everything below measures the file that ships.
+    int8, qinfo, serving_graph = choose_quantization(fp32, work, val, cfg.latency_runs, log, cfg.quant_variants)
+    sep = serving_graph["separated"]
+    log(f"  serving file: {int8.stat().st_size / 2**20:.2f} MiB, fused (outputs identical on "
+        f"{serving_graph['checked_identical_on']} validation photos), shared weights separated "
+        f"({', '.join(sep['float_convs']) or 'none'}; category max |diff| {sep['category_max_abs_diff']:.4f})")
 
     val_out = outputs(int8, val)
     op = choose(sweep(val_out, val.labels), cfg.select_false_approve)

@@ -101,15 +101,18 @@ def separate_shared_weights(fused: Path, out: Path, pixels: np.ndarray, quality:
     model = onnx.load(str(fused))
     g = model.graph
     inits = {t.name: t for t in g.initializer}
-    sharers: dict[str, list[onnx.NodeProto]] = {}
+    # Every reader of each QLinearConv weight: where ORT leaves a conv unfused (int8 activations),
+    # the other reader is the DequantizeLinear of that conv's QDQ group.
+    weights = {n.input[3] for n in g.node if n.op_type == "QLinearConv" and n.input[3] in inits}
+    readers: dict[str, list[onnx.NodeProto]] = {}
     for node in g.node:
-        if node.op_type == "QLinearConv" and node.input[3] in inits:
-            sharers.setdefault(node.input[3], []).append(node)
+        for name in set(node.input) & weights:
+            readers.setdefault(name, []).append(node)
     rewritten = []
-    for nodes in sharers.values():
+    for nodes in readers.values():
         if len(nodes) < 2:
             continue
-        for node in [n for n in nodes if not any(sc in n.name for sc in HEAD_SCOPES)]:
+        for node in [n for n in nodes if n.op_type == "QLinearConv" and not any(sc in n.name for sc in HEAD_SCOPES)]:
             new_nodes, new_inits = _float_conv(node, inits)
             at = list(g.node).index(node)
             g.node.remove(node)
