@@ -128,6 +128,20 @@ def train_from_csv(
     return res
 
 
+def built_sets(model_dir: Path, raw: dict, spec: InputSpec, only: tuple[str, ...], workers: int,
+               cache_dir: Path | None, log: Callable[[str], None]) -> dict[str, FeatureSet]:
+    """The synthetic sets a build-default model was built with, regenerated from its manifest
+    (``raw``), with the model's own input contract (its quality-feature version included), not
+    today's default, and the maps its build cached (its adaptation), so they come from the cache."""
+    synth = raw.get("training", {}).get("synthetic")
+    if not synth:
+        raise SystemExit(f"{model_dir}: not built from the synthetic catalog; no photos to regenerate")
+    plan = SynthPlan(seed=synth["train"]["seed"], n_train=synth["train"]["n"], n_val=synth["validation"]["n"],
+                     n_test=synth["heldout_in"]["n"], n_shift=synth["heldout_shift"]["n"])
+    built_with = TrainConfig.from_manifest(raw["training"].get("config", {}))
+    return synth_sets(plan, workers, cache_dir, log, only=only, spec=spec, upto_block=cached_blocks(built_with.adapt))
+
+
 def evaluate_model(
     model_dir: Path = Path("layers/model"), out: Path = Path("report"), workers: int = 2,
     cache_dir: Path | None = DEFAULT_CACHE, fp32_path: Path = Path(".cache/build/model.fp32.onnx"),
@@ -137,16 +151,7 @@ def evaluate_model(
     manifest, blob = load_manifest(model_dir)
     raw = json.loads((model_dir / "manifest.json").read_text())
     training = raw.get("training", {})
-    synth = training.get("synthetic")
-    if not synth:
-        raise SystemExit(f"{model_dir}: not built from the synthetic catalog; nothing to regenerate for evaluation")
-    plan = SynthPlan(seed=synth["train"]["seed"], n_train=synth["train"]["n"], n_val=synth["validation"]["n"],
-                     n_test=synth["heldout_in"]["n"], n_shift=synth["heldout_shift"]["n"])
-    # The model's own input contract (its quality-feature version included), not today's default.
-    # The maps the build cached (its adaptation), so the regenerated test photos come from the cache.
-    built_with = TrainConfig.from_manifest(training.get("config", {}))
-    sets = synth_sets(plan, workers, cache_dir, log, only=("heldout_in", "heldout_shift"), spec=manifest.input,
-                      upto_block=cached_blocks(built_with.adapt))
+    sets = built_sets(model_dir, raw, manifest.input, ("heldout_in", "heldout_shift"), workers, cache_dir, log)
     fp32 = None
     if fp32_path.exists() and sha256_file(fp32_path) == training.get("fp32_sha256"):
         fp32 = fp32_path
@@ -181,7 +186,6 @@ def evaluate_model(
     return result
 
 
-
 def separate_weights(model_dir: Path, version: str, workers: int = 2, cache_dir: Path | None = DEFAULT_CACHE,
                      check_photos: int = 64, log: Callable[[str], None] = print) -> dict:
     """Give a model built before serving_graph.separate_shared_weights existed (1.5.0) its
@@ -192,14 +196,7 @@ def separate_weights(model_dir: Path, version: str, workers: int = 2, cache_dir:
 
     raw = json.loads((model_dir / "manifest.json").read_text())
     manifest, blob = load_manifest(model_dir)
-    synth = raw.get("training", {}).get("synthetic")
-    if not synth:
-        raise SystemExit(f"{model_dir}: not built from the synthetic catalog; no validation photos to check against")
-    plan = SynthPlan(seed=synth["train"]["seed"], n_train=synth["train"]["n"], n_val=synth["validation"]["n"],
-                     n_test=synth["heldout_in"]["n"], n_shift=synth["heldout_shift"]["n"])
-    built_with = TrainConfig.from_manifest(raw["training"].get("config", {}))
-    val = synth_sets(plan, workers, cache_dir, log, only=("validation",), spec=manifest.input,
-                     upto_block=cached_blocks(built_with.adapt))["validation"]
+    val = built_sets(model_dir, raw, manifest.input, ("validation",), workers, cache_dir, log)["validation"]
     px, q = val.pixels[:check_photos], np.ascontiguousarray(val.quality[:check_photos, 0])
     with tempfile.TemporaryDirectory() as tmp:
         out, separated = separate_shared_weights(model_dir / "model.onnx", Path(tmp) / "model.onnx", px, q)

@@ -34,8 +34,8 @@ TARGETS = {
 }
 
 
-def outputs(model: Path | bytes, fs: FeatureSet, exact_int8: bool | None = None) -> dict[str, np.ndarray]:
-    return run_onnx(session(model, threads=2, exact_int8=exact_int8), fs.pixels, np.ascontiguousarray(fs.quality[:, 0]))
+def outputs(model: Path | bytes, fs: FeatureSet) -> dict[str, np.ndarray]:
+    return run_onnx(session(model, threads=2), fs.pixels, np.ascontiguousarray(fs.quality[:, 0]))
 
 
 def latency_ms(model: bytes, pixels: np.ndarray, quality: np.ndarray, runs: int = 200, exact_int8: bool | None = None) -> dict[str, float]:

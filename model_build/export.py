@@ -108,11 +108,10 @@ def fold_pads_into_convs(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def session(model: Path | bytes, threads: int = 1, exact_int8: bool | None = None) -> ort.InferenceSession:
+def session(model: Path | bytes, threads: int = 1) -> ort.InferenceSession:
     """The serving session options (``screener.classifier.session_options``: exact INT8 sums
-    where this CPU needs them). ``exact_int8`` False for a quantised graph whose convs still
-    share a weight (serving_graph.py)."""
-    so = session_options(threads, exact_int8=exact_int8)
+    where this CPU needs them), so a shared INT8 weight must be separated first (serving_graph.py)."""
+    so = session_options(threads)
     so.log_severity_level = 3
     src = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(src, sess_options=so, providers=["CPUExecutionProvider"])

@@ -37,7 +37,7 @@ from .quantize import HEAD_SCOPES
 
 
 def _session(model: Path, level: ort.GraphOptimizationLevel, save_to: Path | None = None,
-             exact_int8: bool | None = False) -> ort.InferenceSession:
+             exact_int8: bool = False) -> ort.InferenceSession:
     """``exact_int8`` off by default: the QDQ and fused graphs still share a weight (module doc)."""
     so = session_options(1, exact_int8=exact_int8)
     so.graph_optimization_level = level

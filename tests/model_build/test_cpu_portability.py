@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from screener.classifier import Classifier, session_options
+from screener.manifest import load_manifest
 from model_build.dataset import serving_input
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "layers" / "model"
@@ -56,7 +57,7 @@ print(json.dumps(out))
 def _inputs(skimage_data: Path) -> tuple[np.ndarray, np.ndarray]:
     from model_build.synth import encode, render_sample
 
-    clf_input = Classifier.from_dir(MODEL_DIR).manifest.input
+    clf_input = load_manifest(MODEL_DIR)[0].input
     photos = [encode(render_sample(i, 77, "heldout_shift")) for i in range(6)]
     photos.append((skimage_data / "coffee.png").read_bytes())
     xs = [serving_input(p, clf_input) for p in photos]

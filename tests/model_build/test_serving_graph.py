@@ -32,18 +32,24 @@ def _qdq_model(tmp: Path, pixels: np.ndarray, quality: np.ndarray) -> Path:
         helper.make_node("MatMul", ["z", "fc"], ["logits"]),
         helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
     ]
+    return _quantised(tmp / "tiny", nodes, {"probs": 3}, [w1, w2, fc], pixels, quality)
+
+
+def _quantised(stem: Path, nodes: list, outputs: dict[str, int], inits: list, pixels: np.ndarray, quality: np.ndarray,
+               **quantize_kw) -> Path:
+    """The graph of ``nodes`` (inputs: a 32 px image and two quality features; ``outputs``: name ->
+    width), saved, then quantised the way the build quantises (QDQ, per-channel, U8S8)."""
     graph = helper.make_graph(
-        nodes, "tiny",
+        nodes, stem.name,
         [helper.make_tensor_value_info(IMAGE_INPUT, onnx.TensorProto.FLOAT, [None, 3, 32, 32]),
          helper.make_tensor_value_info(QUALITY_INPUT, onnx.TensorProto.FLOAT, [None, 2])],
-        [helper.make_tensor_value_info("probs", onnx.TensorProto.FLOAT, [None, 3])],
-        [w1, w2, fc],
+        [helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, [None, k]) for name, k in outputs.items()],
+        inits,
     )
-    fp32 = tmp / "fp32.onnx"
+    fp32, qdq = stem.with_suffix(".fp32.onnx"), stem.with_suffix(".qdq.onnx")
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), fp32)
-    qdq = tmp / "qdq.onnx"
     quantize_static(str(fp32), str(qdq), ServingCalibrationReader(pixels, quality), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, **quantize_kw)
     return qdq
 
 
@@ -114,20 +120,8 @@ def _shared_weight_qdq(tmp: Path, pixels: np.ndarray, quality: np.ndarray) -> Pa
         helper.make_node("MatMul", ["fb", "fc_cat"], ["cat_logits"]),
         helper.make_node("Softmax", ["cat_logits"], ["category"], axis=1),
     ]
-    graph = helper.make_graph(
-        nodes, "shared",
-        [helper.make_tensor_value_info(IMAGE_INPUT, onnx.TensorProto.FLOAT, [None, 3, 32, 32]),
-         helper.make_tensor_value_info(QUALITY_INPUT, onnx.TensorProto.FLOAT, [None, 2])],
-        [helper.make_tensor_value_info("background", onnx.TensorProto.FLOAT, [None, 3]),
-         helper.make_tensor_value_info("category", onnx.TensorProto.FLOAT, [None, 4])],
-        inits,
-    )
-    fp32 = tmp / "shared_fp32.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), fp32)
-    qdq = tmp / "shared_qdq.onnx"
-    quantize_static(str(fp32), str(qdq), ServingCalibrationReader(pixels, quality), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=["/MatMul", "/MatMul_1"])
-    return qdq
+    return _quantised(tmp / "shared", nodes, {"background": 3, "category": 4}, inits, pixels, quality,
+                      nodes_to_exclude=["/MatMul", "/MatMul_1"])
 
 
 def _weights_shared_by_qlinear_convs(path: Path) -> list[str]:

@@ -60,9 +60,8 @@ def session_options(intra_op_threads: int, exact_int8: bool | None = None) -> or
     background accuracy from 92.5 to 87.8 %. With the option every Lambda host gives the verdicts
     the build evaluated (README, "The same verdicts on every CPU"). It roughly doubles the model's
     time, and ORT applies it on VNNI CPUs too (10.2 against 4.7 ms here), so it is on only where
-    it is needed. A graph whose INT8 weight
-    feeds two quantised convs cannot load with it: the build separates them
-    (model_build/serving_graph.py); the build's own sessions on the unseparated graphs pass False.
+    it is needed. A graph whose INT8 weight feeds two quantised convs cannot load with it: the
+    build separates them (model_build/serving_graph.py); its checks on unseparated graphs pass False.
     """
     if exact_int8 is None:
         exact_int8 = not cpu_sums_int8_exactly()
