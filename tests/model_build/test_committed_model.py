@@ -46,6 +46,27 @@ def _predict(clf, data: bytes):
     return clf.predict(serving_input(data, clf.manifest.input))
 
 
+def test_make_model_rebuilds_the_committed_model():
+    """The catalog plan, the recipe, the version and the input contract that `make model` uses
+    today are the ones the committed model records, so a change to any of them (1.6.0 doubled
+    the training photos) cannot land without the model it builds."""
+    from dataclasses import asdict
+
+    from model_build.build import DEFAULT_VERSION, SynthPlan
+    from model_build.train import TrainConfig
+
+    raw = json.loads((MODEL_DIR / "manifest.json").read_text())
+    training = raw["training"]
+    plan = SynthPlan()
+    assert training["synthetic"] == {name: {"split": split, "seed": seed, "n": n}
+                                     for name, (split, seed, n) in plan.sets().items()}
+    assert training["views"] == plan.views
+    assert training["config"] == json.loads(json.dumps(asdict(TrainConfig())))
+    assert raw["version"] == DEFAULT_VERSION
+    manifest, _ = load_manifest(MODEL_DIR)
+    assert manifest.input == input_spec()
+
+
 def test_the_shipped_graph_is_fused_ahead_of_time():
     """Session creation does not redo the fusion (model_build/serving_graph.py): no float conv or
     Q/DQ pair is left around the convolutions."""
