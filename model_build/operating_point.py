@@ -133,7 +133,8 @@ def split_half_check(out: dict[str, np.ndarray], labels: np.ndarray, target_fals
                      splits: int = 40, seed: int = 0, policy: Policy | None = None) -> dict:
     """How well the threshold choice carries to photos it was not fitted on, from the validation
     set alone: choose on a random half at ``target_false_approve`` as the build does, score the
-    other half, over ``splits`` random halves.
+    other half with ``screener.policy.decide`` itself (``evaluate_policy``), over ``splits``
+    random halves.
 
     The chosen point's own false-approve rate is fitted to a handful of photos (1 % of ~320
     non-compliant ones is three) out of ~55,000 threshold sets, so it flatters. This estimate
@@ -145,11 +146,9 @@ def split_half_check(out: dict[str, np.ndarray], labels: np.ndarray, target_fals
         order = rng.permutation(n)
         fit, held = np.sort(order[: n // 2]), np.sort(order[n // 2 :])
         pick = choose(sweep({k: v[fit] for k, v in out.items()}, labels[fit], policy), target_false_approve)
-        m = _allowed_mass({k: v[held] for k, v in out.items()}, policy or Policy())
-        approved = np.logical_and.reduce([m[k] >= pick.thresholds[k] for k in ("background", "angle", "crop", "quality")])
-        good = compliant(labels[held], policy)
-        aa.append(float((approved & good).sum() / max(int(good.sum()), 1)))
-        fa.append(float((approved & ~good).sum() / max(int((~good).sum()), 1)))
+        held_point = evaluate_policy(scores_list({k: v[held] for k, v in out.items()}), labels[held], pick.thresholds, policy)
+        aa.append(held_point.auto_approve)
+        fa.append(held_point.false_approve)
     return {
         "splits": splits, "seed": seed, "fitted_on": n // 2, "scored_on": n - n // 2,
         "held_out_false_approve": {"mean": float(np.mean(fa)), "p90": float(np.quantile(fa, 0.9))},
