@@ -38,3 +38,11 @@ def test_targets_say_whether_the_whole_interval_clears_the_target():
     assert rows["background_acc"]["met"] and rows["background_acc"]["certain"]  # 297/300: > 0.95 throughout
     assert not rows["auto_approve"]["met"] and not rows["auto_approve"]["certain"]
     assert "ci95" not in rows["crop_f1"]  # F1 is not a proportion of photos: no interval claimed
+
+
+def test_a_figure_on_the_target_is_met_despite_float_rounding():
+    drop = 100 * (488 / 600 - 482 / 600)  # 6 photos of 600: one point, 1.0000000000000009 in floats
+    assert drop > 1.0
+    rows = {r["figure"]: r for r in targets_table({"int8_drop_points": drop, "auto_approve": 0.7 - 1e-6})}
+    assert rows["int8_drop_points"]["met"]
+    assert not rows["auto_approve"]["met"]  # a real shortfall still misses
