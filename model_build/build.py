@@ -1,6 +1,7 @@
 """``build-default``, ``train`` and ``evaluate``: the commands behind ``python -m model_build``."""
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from .serving_graph import separate_shared_weights
 from .synthetic import SynthItem
 from .train import TrainConfig, cached_blocks
 
-DEFAULT_VERSION = "1.6.0"
+DEFAULT_VERSION = "1.7.0"
 
 
 @dataclass
@@ -54,8 +55,9 @@ class SynthPlan:
 
 def synth_sets(plan: SynthPlan, workers: int, cache_dir: Path | None, log: Callable[[str], None],
                only: tuple[str, ...] | None = None, spec: InputSpec | None = None,
-               upto_block: int | None = None) -> dict[str, FeatureSet]:
-    """``upto_block``: which backbone block's output to cache (train.cached_blocks)."""
+               upto_block: int | None = None, int8_backbone: bytes | None = None) -> dict[str, FeatureSet]:
+    """``upto_block``: which backbone block's output to cache (train.cached_blocks);
+    ``int8_backbone``: the INT8 backbone whose maps the training set caches too."""
     spec = spec or input_spec()
     out = {}
     for name, (split, seed, n) in plan.sets().items():
@@ -64,7 +66,8 @@ def synth_sets(plan: SynthPlan, workers: int, cache_dir: Path | None, log: Calla
         items = [SynthItem(split, seed, i) for i in range(n)]
         views = plan.views if name == "train" else 1
         out[name] = extract(items, spec, views=views, keep_pixels=name != "train", workers=workers,
-                            cache_dir=cache_dir, label=name, log=log, upto_block=upto_block)
+                            cache_dir=cache_dir, label=name, log=log, upto_block=upto_block,
+                            int8_backbone=int8_backbone if name == "train" else None)
     return out
 
 
@@ -76,7 +79,12 @@ def build_default(
 ) -> dict:
     t0 = time.monotonic()
     spec = input_spec(quality_features=quality_features)
-    sets = synth_sets(plan, workers, cache_dir, log, spec=spec, upto_block=cached_blocks(train_cfg.adapt))
+    depth = cached_blocks(train_cfg.adapt)
+    # Validation first: it calibrates the INT8 backbone whose maps the training set caches.
+    sets = synth_sets(plan, workers, cache_dir, log, only=("validation", "heldout_in", "heldout_shift"), spec=spec,
+                      upto_block=depth)
+    int8, int8_info = _int8_backbone(sets["validation"], train_cfg, log)
+    sets.update(synth_sets(plan, workers, cache_dir, log, only=("train",), spec=spec, upto_block=depth, int8_backbone=int8))
     t_data = time.monotonic() - t0
     log(f"data ready in {t_data:.0f}s")
     info = {
@@ -84,6 +92,7 @@ def build_default(
         "synthetic": {name: {"split": s, "seed": seed, "n": n} for name, (s, seed, n) in plan.sets().items()},
         "val_source": "generator split heldout_in, its own seed",
         "feature_extraction_s": round(t_data, 1),
+        **int8_info,
     }
     cfg = PackageConfig(version=version, train=train_cfg, work_dir=work_dir, latency_runs=latency_runs)
     res = package(sets["train"], sets["validation"], {k: sets[k] for k in ("heldout_in", "heldout_shift")},
@@ -92,6 +101,17 @@ def build_default(
     _amend_manifest(out_dir, {"build_wall_s": round(total, 1)})
     log(f"build-default finished in {total / 60:.1f} min")
     return res
+
+
+def _int8_backbone(val: FeatureSet, cfg: TrainConfig, log: Callable[[str], None]) -> tuple[bytes | None, dict]:
+    """The INT8 backbone the heads train on (int8_backbone.py), when the recipe asks for it."""
+    if not cfg.int8_share or len(val) == 0:
+        return None, {}
+    from .int8_backbone import int8_backbone
+
+    t0 = time.monotonic()
+    blob = int8_backbone(val, cfg, log)
+    return blob, {"int8_backbone": {"sha256": hashlib.sha256(blob).hexdigest(), "seconds": round(time.monotonic() - t0, 1)}}
 
 
 def _amend_manifest(out_dir: Path, training_extra: dict) -> None:
@@ -120,11 +140,13 @@ def train_from_csv(
     train_rows = [rows[i] for i in sorted(order[n_val:])] or val_rows
     spec = input_spec(quality_features=quality_features)
     depth = cached_blocks(train_cfg.adapt)
-    train = extract(train_rows, spec, views=views, workers=workers, cache_dir=cache_dir, label="train", log=log,
-                    upto_block=depth)
     val = extract(val_rows, spec, views=1, keep_pixels=True, workers=workers, cache_dir=cache_dir, label="validation",
                   log=log, upto_block=depth)
-    info = {"data": f"CSV manifest {csv_path}", "rows": len(rows), "val_source": f"{n_val} rows held out at random (seed {seed})"}
+    int8, int8_info = _int8_backbone(val, train_cfg, log)
+    train = extract(train_rows, spec, views=views, workers=workers, cache_dir=cache_dir, label="train", log=log,
+                    upto_block=depth, int8_backbone=int8)
+    info = {"data": f"CSV manifest {csv_path}", "rows": len(rows), "val_source": f"{n_val} rows held out at random (seed {seed})",
+            **int8_info}
     cfg = PackageConfig(version=version, train=train_cfg, work_dir=out_dir.parent / (out_dir.name + ".work"),
                         **(package_overrides or {}))
     res = package(train, val, {"validation": val}, out_dir, spec, cfg, info, log=log)

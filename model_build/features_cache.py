@@ -48,6 +48,8 @@ class FeatureSet:
     labels: np.ndarray  # (N, 4) float32: background, angle, crop_ok, quality
     pixels: np.ndarray | None  # (N, 3, 224, 224) float32 model input of view 0, when kept
     meta: list[dict]
+    # (N, V, C, 7, 7) float16: the same views' maps from the INT8 backbone (int8_backbone.py), when asked for
+    maps_int8: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -56,6 +58,7 @@ class FeatureSet:
         return FeatureSet(
             self.maps[idx], self.quality[idx], self.labels[idx],
             None if self.pixels is None else self.pixels[idx], [self.meta[i] for i in idx],
+            None if self.maps_int8 is None else self.maps_int8[idx],
         )
 
 
@@ -84,12 +87,21 @@ def cache_key(item_ids: Sequence[str], views: int, spec: InputSpec, keep_pixels:
 # ---- worker side -------------------------------------------------------------------------------
 
 _backbone: EfficientNetLite0 | None = None
+_int8 = None  # onnxruntime session of the INT8 backbone, when its maps are asked for
 
 
-def _init_worker() -> None:
-    global _backbone
+def _init_worker(int8_backbone: bytes | None = None) -> None:
+    global _backbone, _int8
     torch.set_num_threads(1)  # one process per core; intra-op threads would oversubscribe
     _backbone = load_pretrained()
+    _int8 = None
+    if int8_backbone is not None:
+        import onnxruntime as ort
+
+        from screener.classifier import session_options
+
+        # Serving's session options: the same kernels, so the same maps as the shipped model.
+        _int8 = ort.InferenceSession(int8_backbone, sess_options=session_options(1), providers=["CPUExecutionProvider"])
 
 
 def _item_bytes(item: SynthItem | Row) -> tuple[bytes, Labels, dict]:
@@ -108,9 +120,14 @@ def _extract(args) -> tuple:
     with torch.no_grad():
         depth = len(_backbone._blocks) if upto_block is None else upto_block
         maps = _backbone.features(px, upto_block=depth).numpy().astype(np.float16)
+    maps8 = None
+    if _int8 is not None:
+        maps8 = _int8.run(None, {_int8.get_inputs()[0].name: px.numpy()})[0].astype(np.float16)
+        if maps8.shape != maps.shape:
+            raise ValueError(f"the INT8 backbone gives maps of shape {maps8.shape}, the cached block {maps.shape}")
     quality = np.concatenate([x.quality for x in inputs])
     pixels = inputs[0].pixels[0] if keep_pixels else None
-    return maps, quality, labels, pixels, meta
+    return maps, quality, labels, pixels, meta, maps8
 
 
 def _item_seed(item_id: str) -> int:
@@ -157,15 +174,19 @@ def extract(
     label: str = "features",
     log: Callable[[str], None] = print,
     upto_block: int | None = None,
+    int8_backbone: bytes | None = None,
 ) -> FeatureSet:
     """Features for ``items``: cached chunks are loaded, the rest computed in ``workers`` processes.
 
     ``upto_block``: cache the output of the first ``upto_block`` blocks instead of all of them
-    (experiments that fine-tune the last blocks, model_build/experiments/)."""
+    (what the block-15 copy reads). ``int8_backbone``: also cache each view's maps from this ONNX
+    model (int8_backbone.py), which must end where ``upto_block`` does."""
     ids = [_item_id(it) for it in items]
     extra = generator_version() if any(isinstance(it, SynthItem) for it in items) else ""
     if upto_block is not None:
         extra += f"|upto_block={upto_block}"
+    if int8_backbone is not None:
+        extra += f"|int8_backbone={hashlib.sha256(int8_backbone).hexdigest()}"
     chunks = []
     for s in range(0, len(items), CHUNK):
         key = cache_key(ids[s : s + CHUNK], views, spec, keep_pixels, extra)
@@ -179,9 +200,9 @@ def extract(
     if todo:
         prog = Progress(label, n_todo)
         done = 0
-        pool = get_context("fork").Pool(workers, initializer=_init_worker) if workers > 1 else None
+        pool = get_context("fork").Pool(workers, initializer=_init_worker, initargs=(int8_backbone,)) if workers > 1 else None
         if pool is None:
-            _init_worker()
+            _init_worker(int8_backbone)
         try:
             for s, path in todo:
                 jobs = [(it, views, spec, keep_pixels, _item_seed(i), upto_block) for it, i in zip(items[s : s + CHUNK], ids[s : s + CHUNK])]
@@ -209,6 +230,7 @@ def _assemble(results: list[tuple], keep_pixels: bool) -> FeatureSet:
         labels=labels_array([r[2] for r in results]),
         pixels=np.stack([r[3] for r in results]) if keep_pixels else None,
         meta=[r[4] for r in results],
+        maps_int8=np.stack([r[5] for r in results]) if results[0][5] is not None else None,
     )
 
 
@@ -219,6 +241,7 @@ def concat(parts: list[FeatureSet], keep_pixels: bool) -> FeatureSet:
         labels=np.concatenate([p.labels for p in parts]),
         pixels=np.concatenate([p.pixels for p in parts]) if keep_pixels else None,
         meta=[m for p in parts for m in p.meta],
+        maps_int8=np.concatenate([p.maps_int8 for p in parts]) if parts and all(p.maps_int8 is not None for p in parts) else None,
     )
 
 
@@ -229,6 +252,8 @@ def save(fs: FeatureSet, path: Path) -> None:
               "meta": np.frombuffer(json.dumps(fs.meta).encode(), dtype=np.uint8)}
     if fs.pixels is not None:
         arrays["pixels"] = fs.pixels
+    if fs.maps_int8 is not None:
+        arrays["maps_int8"] = fs.maps_int8
     np.savez(tmp, **arrays)  # uncompressed: float features barely compress, and loading stays fast
     tmp.replace(path)
 
@@ -239,4 +264,5 @@ def load(path: Path) -> FeatureSet:
             maps=z["maps"], quality=z["quality"], labels=z["labels"],
             pixels=z["pixels"] if "pixels" in z.files else None,
             meta=json.loads(z["meta"].tobytes().decode()),
+            maps_int8=z["maps_int8"] if "maps_int8" in z.files else None,
         )

@@ -25,7 +25,7 @@ from .features_cache import FeatureSet
 from .metrics import head_metrics, headline
 from .network import HeadTrainer, ScreenerNet
 from .operating_point import choose, split_half_check, sweep
-from .quantize import ACTIVATION_TYPES, exclusion_candidates, preprocess, quantize
+from .quantize import ACTIVATION_TYPES, CALIBRATION_IMAGES, exclusion_candidates, preprocess, quantize
 from .serving_graph import fuse, separate_shared_weights
 from .train import TrainConfig, fit_temperatures, train_heads
 
@@ -39,7 +39,6 @@ PREFERRED_ACTIVATIONS = "uint8"
 # point is 2-3 of the 500 validation photos, less than one head's drop moves between equally good
 # variants.
 DROP_TOLERANCE_POINTS = 0.5
-CALIBRATION_IMAGES = 300
 
 
 @dataclass
@@ -152,7 +151,9 @@ def package(
     t0 = time.monotonic()
     torch.set_num_threads(cfg.train.threads)
     backbone = load_pretrained()
-    log(f"training heads on {len(train)} images x {train.maps.shape[1]} views")
+    int8_note = "" if train.maps_int8 is None or not cfg.train.int8_share else \
+        f", {cfg.train.int8_share:.0%} of the maps drawn from the INT8 backbone"
+    log(f"training heads on {len(train)} images x {train.maps.shape[1]} views{int8_note}")
     heads = train_heads(backbone, train, cfg.train, val=val, log=log)
     trainer = HeadTrainer(backbone, heads)
     temps = fit_temperatures(trainer, val, log=log)

@@ -99,6 +99,8 @@ def exclusion_candidates(pre_path: Path) -> dict[str, list[str]]:
 
 
 ACTIVATION_TYPES = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8}
+# The first validation photos calibrate every quantisation a build makes (int8_backbone.py too).
+CALIBRATION_IMAGES = 300
 
 
 def quantize(pre_path: Path, out_path: Path, pixels: np.ndarray, quality: np.ndarray | None, exclude: list[str],

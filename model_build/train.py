@@ -57,6 +57,10 @@ class TrainConfig:
     # Heads trained on exact fp32 features flip answers under that noise; heads trained with it
     # do not need the margin the INT8 model takes away. It also regularises.
     feature_noise: float = 0.22
+    # Share of training maps drawn from the INT8 backbone (int8_backbone.py), where the feature
+    # set has them; the noise above then goes only on the fp32 maps, for which it stands in.
+    # Since 1.7.0: 1.6.0's INT8 drop came from the quantised backbone's maps, not its heads.
+    int8_share: float = 0.5
 
     def __post_init__(self):
         object.__setattr__(self, "adapt", Adaptation(self.adapt))  # also accepts the value, e.g. from a manifest
@@ -68,6 +72,7 @@ class TrainConfig:
         kw = {k: v for k, v in config.items() if k in cls.__dataclass_fields__}
         if "adapt_head_conv" in config and "adapt" not in config:
             kw["adapt"] = Adaptation.HEAD_CONV if config["adapt_head_conv"] else Adaptation.NONE
+        kw.setdefault("int8_share", 0.0)  # before 1.7.0 the heads saw fp32 maps only
         return cls(**kw)
 
 
@@ -165,6 +170,23 @@ def train_heads(
     return heads
 
 
+def training_maps(fp32: np.ndarray, int8: np.ndarray | None, cfg: TrainConfig, rng: np.random.Generator,
+                  ch_std: torch.Tensor) -> torch.Tensor:
+    """One batch's maps: each row from the INT8 backbone with probability ``cfg.int8_share``
+    (when there are INT8 maps), else the fp32 row plus the Gaussian noise that stands in for
+    quantisation error. INT8 rows get no noise: they carry the real error."""
+    fp32_rows = None
+    if int8 is not None:
+        from_int8 = rng.random(len(fp32)) < cfg.int8_share
+        fp32 = np.where(from_int8[:, None, None, None], int8, fp32)
+        fp32_rows = torch.from_numpy(~from_int8).float()[:, None, None, None]
+    maps = torch.from_numpy(fp32.astype(np.float32))
+    if cfg.feature_noise:
+        noise = torch.randn_like(maps) * (cfg.feature_noise * ch_std)
+        maps = maps + (noise if fp32_rows is None else noise * fp32_rows)
+    return maps
+
+
 def fit(model: nn.Module, heads: ScreenerHeads, train: FeatureSet, cfg: TrainConfig, pretrained: list[nn.Parameter],
         val: FeatureSet | None = None, log: Callable[[str], None] = print) -> None:
     """The training loop: ``model(maps, quality)`` gives the heads' logits from cached maps.
@@ -183,15 +205,14 @@ def fit(model: nn.Module, heads: ScreenerHeads, train: FeatureSet, cfg: TrainCon
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g.get("lr", cfg.lr) for g in groups], total_steps=steps, pct_start=0.15)
     labels = torch.from_numpy(train.labels)
     ch_std = torch.from_numpy(train.maps[:, 0].astype(np.float32).std(axis=(0, 2, 3)))[None, :, None, None]
+    int8 = train.maps_int8 if cfg.int8_share > 0 else None
     t0 = time.monotonic()
     for epoch in range(cfg.epochs):
         model.train()
         totals: dict[str, float] = {}
         for idx in _batches(n, cfg.batch_size, rng):
             v = rng.integers(0, views, size=len(idx))
-            maps = torch.from_numpy(train.maps[idx, v].astype(np.float32))
-            if cfg.feature_noise:
-                maps = maps + torch.randn_like(maps) * (cfg.feature_noise * ch_std)
+            maps = training_maps(train.maps[idx, v], None if int8 is None else int8[idx, v], cfg, rng, ch_std)
             q = torch.from_numpy(train.quality[idx, v])
             losses = _losses(model(maps, q), labels[idx], cfg.label_smoothing)
             loss = sum(losses.values())
