@@ -1,9 +1,9 @@
 """The frozen backbone as the INT8 model runs it: the maps the heads will see in serving.
 
-Measured on 1.6.0 (model_build/README.md, "What changed in 1.7.0"): its
-INT8 drop came from the quantised backbone, not from the trained part. INT8 block 14 with the
-fp32 tail lost what the whole INT8 model lost (1.33 of 1.67 points on the shifted set, all 1.35
-in-distribution); the fp32 backbone with the INT8 tail lost 0.03-0.17. The backbone's block-14
+Measured on 1.6.0 (model_build/README.md, "What changed in 1.7.0"): its INT8 drop came from
+the quantised backbone, not from the trained part. The INT8 backbone under the fp32 block-15
+copy and heads lost most of what the whole INT8 model lost (1.33 of 1.67 points on the shifted
+set, all 1.35 in-distribution); the fp32 backbone under the INT8 copy and heads lost 0.03-0.17. The backbone's block-14
 output carried a 19-20 % relative RMS error. So the heads train on these maps as well as the
 fp32 ones (``TrainConfig.int8_share``) instead of only on Gaussian noise standing in for them.
 
