@@ -19,7 +19,6 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import onnx
 import torch
 from onnx.shape_inference import infer_shapes
@@ -31,13 +30,10 @@ from .features_cache import FeatureSet
 from .heads import ScreenerHeads
 from .input_spec import IMAGE_INPUT
 from .network import ScreenerNet
-from .pipeline import PREFERRED_ACTIVATIONS
-from .quantize import CALIBRATION_IMAGES, output_nodes, preprocess, quantize
+from .pipeline import PREFERRED_ACTIVATIONS, calibration_inputs
+from .quantize import output_nodes, preprocess, quantize
 from .train import TrainConfig, make_adapter
 
-# The variant the build has shipped since 1.4.0 (pipeline.pick_variant): the preferred
-# activations, only the outputs in fp32. Should a build pick another, its backbone differs from
-# these maps only in the stem's or the activations' precision.
 ADAPTER_SCOPE = "/adapter/"
 
 
@@ -60,17 +56,19 @@ def int8_backbone(val: FeatureSet, cfg: TrainConfig, log: Callable[[str], None] 
     torch.manual_seed(0)  # the heads' weights do not reach the cut graph; seeded all the same
     heads = ScreenerHeads(n_quality=val.quality.shape[-1], dropout=0.0, adapter=adapter)
     heads.set_quality_stats(torch.zeros(val.quality.shape[-1]), torch.ones(val.quality.shape[-1]))
-    n = min(len(val), CALIBRATION_IMAGES)
-    px, q = val.pixels[:n], np.ascontiguousarray(val.quality[:n, 0])
+    px, q = calibration_inputs(val)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         fp32 = export_onnx(ScreenerNet(backbone, heads).eval(), work / "fp32.onnx", n_quality=val.quality.shape[-1])
         pre = preprocess(fp32, work / "pre.onnx")
+        # The variant every build since 1.4.0 shipped (pipeline.pick_variant): the preferred
+        # activations, only the outputs in fp32. Should a build pick another, its backbone
+        # differs from these maps only in the stem's or the activations' precision.
         qdq = quantize(pre, work / "qdq.onnx", px, q, output_nodes(onnx.load(str(pre))), PREFERRED_ACTIVATIONS)
         model = infer_shapes(onnx.load(str(qdq)))
     tap = adapter_input(model)
     cut = Extractor(model).extract_model([IMAGE_INPUT], [tap])
     blob = cut.SerializeToString()
-    log(f"  INT8 backbone up to the adapter's input ({tap}): {len(blob) / 2**20:.2f} MiB, calibrated on {n} "
+    log(f"  INT8 backbone up to the adapter's input ({tap}): {len(blob) / 2**20:.2f} MiB, calibrated on {len(px)} "
         f"validation photos, sha256 {hashlib.sha256(blob).hexdigest()[:16]}")
     return blob

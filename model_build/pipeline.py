@@ -101,6 +101,13 @@ def serving_file(qdq: Path, val: FeatureSet) -> tuple[Path, dict]:
     return served, info
 
 
+def calibration_inputs(val: FeatureSet) -> tuple[np.ndarray, np.ndarray]:
+    """The serving inputs every quantisation of a build calibrates on: the first validation photos.
+    int8_backbone.py relies on the whole model getting the same ones."""
+    n = min(len(val), CALIBRATION_IMAGES)
+    return val.pixels[:n], np.ascontiguousarray(val.quality[:n, 0])
+
+
 def choose_quantization(fp32: Path, work: Path, val: FeatureSet, runs: int, log: Callable[[str], None],
                         only: tuple[str, ...] | None = None) -> tuple[Path, dict, dict]:
     """Quantise with each candidate set of fp32 nodes; measure drop, output error, size, latency.
@@ -109,8 +116,8 @@ def choose_quantization(fp32: Path, work: Path, val: FeatureSet, runs: int, log:
     serving runs on this CPU. On a CPU without VNNI those are the exact ones, and a QDQ graph
     cannot load with them. Returns the chosen variant's serving file, the measurements, and how
     that file was made."""
-    calib = min(len(val), CALIBRATION_IMAGES)
-    px, q = val.pixels[:calib], np.ascontiguousarray(val.quality[:calib, 0])
+    px, q = calibration_inputs(val)
+    calib = len(px)
     pre = preprocess(fp32, work / "model.pre.onnx")
     ref_out = outputs(fp32, val)
     ref = headline(head_metrics(ref_out, val.labels))
