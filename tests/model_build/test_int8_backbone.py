@@ -95,3 +95,13 @@ def test_training_maps_mixes_int8_rows_without_noise_and_fp32_rows_with_it():
 def test_older_manifests_trained_on_fp32_maps_only():
     assert TrainConfig.from_manifest({"adapt": "last_block"}).int8_share == 0.0
     assert TrainConfig.from_manifest({"adapt": "last_block", "int8_share": 0.5}).int8_share == 0.5
+
+
+def test_no_int8_backbone_without_validation_photos_or_share(photos):
+    """``train --manifest`` with too few rows has no validation photos to calibrate on: the heads
+    then train on fp32 maps, as they do when the recipe asks for no INT8 maps at all."""
+    from model_build.build import _int8_backbone
+
+    never = lambda _: pytest.fail("nothing should be built or logged")  # noqa: E731
+    assert _int8_backbone(photos.subset(np.arange(0)), TrainConfig(), never) == (None, {})
+    assert _int8_backbone(photos, dataclasses.replace(TrainConfig(), int8_share=0.0), never) == (None, {})
