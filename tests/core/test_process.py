@@ -72,3 +72,36 @@ def test_uploader_with_ten_tags_keeps_them_and_verdict_goes_to_metadata(s3, clas
     assert tags_of(s3, "review/t.jpg") == {f"t{i}": f"v{i}" for i in range(10)}
     meta = s3.head_object(Bucket=BUCKET, Key="review/t.jpg")["Metadata"]
     assert meta["sku"] == "9" and meta["screen-verdict"] == "review" and meta["screen-reasons"] == "background"
+
+
+# A destination prefix longer than incoming's can push a name that fits in incoming/ past S3's
+# 1,024-byte key limit: such a photo cannot be published under its name.
+LONG_NAME = "x" * 1006 + ".jpg"  # incoming/ + 1,010 bytes = 1,019: a key S3 holds
+
+
+def test_approved_photo_whose_approved_name_is_too_long_goes_to_review(s3, classifier, tiny_model_dir):
+    config = load_config({"MODEL_DIR": str(tiny_model_dir), "APPROVED_PREFIX": "approved-for-publishing/"})
+    key = "incoming/" + LONG_NAME
+    s3.put_object(Bucket=BUCKET, Key=key, Body=images.good_jpeg())
+    objects = S3Objects(s3)
+    out = process_object(objects, classifier, config, BUCKET, key)
+    assert (out.outcome, out.destination) == (MoveOutcome.MOVED, "review/" + LONG_NAME)
+    assert out.result.reasons == (Reason.KEY_TOO_LONG,)  # the model approved it; only the name did not
+    assert keys(s3) == ["review/" + LONG_NAME]
+    t = tags_of(s3, out.destination)
+    assert (t["screen:verdict"], t["screen:reasons"]) == ("review", "key-too-long")
+    again = process_object(objects, classifier, config, BUCKET, key)  # the event delivered twice
+    assert (again.outcome, again.destination) == (MoveOutcome.DUPLICATE, "review/" + LONG_NAME)
+
+
+def test_when_no_destination_name_fits_the_verdict_is_tagged_in_place(s3, classifier, tiny_model_dir):
+    config = load_config({"MODEL_DIR": str(tiny_model_dir), "APPROVED_PREFIX": "approved-for-publishing/",
+                          "REVIEW_PREFIX": "waiting-for-a-person/"})
+    key = "incoming/" + LONG_NAME
+    s3.put_object(Bucket=BUCKET, Key=key, Body=images.good_jpeg())
+    out = process_object(S3Objects(s3), classifier, config, BUCKET, key)
+    assert (out.outcome, out.destination) == (MoveOutcome.TAGGED_IN_PLACE, None)
+    assert "1031 bytes" in out.detail  # waiting-for-a-person/ (21) + 1,010
+    assert keys(s3) == [key]  # left where it was, not lost, and not retried for nothing
+    t = tags_of(s3, key)
+    assert (t["screen:verdict"], t["screen:reasons"]) == ("review", "key-too-long")

@@ -23,8 +23,9 @@ from .classifier import Classifier
 from .config import Config
 from .reasons import Reason
 from .rules import check_size
+from .s3_keys import key_fits
 from .s3_objects import MoveOutcome, ObjectTooLarge, S3Objects, SourceChanged
-from .screening import ScreenResult, refused, screen_bytes
+from .screening import ScreenResult, refused, screen_bytes, with_reason
 from .tags import Compaction, fit_metadata, plan_tags
 
 
@@ -62,7 +63,7 @@ def _norm_etag(etag: str | None) -> str | None:
 
 def _gone(objects: S3Objects, config: Config, bucket: str, key: str) -> ObjectOutcome:
     for dest in config.prefixes.destinations(key):
-        if objects.exists(bucket, dest):
+        if key_fits(dest) and objects.exists(bucket, dest):  # S3 refuses to even look up a longer key
             return ObjectOutcome(bucket, key, MoveOutcome.DUPLICATE, dest, detail="already moved")
     return ObjectOutcome(bucket, key, MoveOutcome.MISSING, detail="source gone, no destination")
 
@@ -102,12 +103,17 @@ def process_object(objects: S3Objects, classifier: Classifier, config: Config, b
         else:
             result = screen_bytes(data, classifier, config, info.content_type)
 
+    dest = config.prefixes.destination(key, result.approved)
+    if not key_fits(dest):
+        # Only a destination prefix longer than incoming's gets here. review/ may still fit;
+        # if not, the mover tags the verdict where the photo lies.
+        result = with_reason(result, Reason.KEY_TOO_LONG)
+        dest = config.prefixes.destination(key, False)
     try:
         existing_tags = objects.get_tags(info)
     except SourceChanged as e:
         return _changed(objects, config, bucket, key, str(e))
     plan = plan_tags(existing_tags, result)
     extra = fit_metadata(info.metadata, plan.metadata) if plan.metadata else None
-    dest = config.prefixes.destination(key, result.approved)
     moved = objects.move(info, dest, plan.tags, extra)
     return ObjectOutcome(bucket, key, moved.outcome, moved.destination, result, plan.level, moved.detail)

@@ -49,6 +49,7 @@ from typing import Any, Iterator, Mapping
 
 from botocore.exceptions import ClientError
 
+from .s3_keys import MAX_KEY_BYTES, key_fits
 from .tags import encode_tagging
 
 MAX_COPY_BYTES = 5 * 1024**3  # CopyObject's single-request limit
@@ -71,7 +72,7 @@ class MoveOutcome(str, Enum):
     SUPERSEDED = "superseded"  # re-uploaded before the copy: nothing done, its own event screens it
     DUPLICATE = "duplicate"  # source already gone and a destination exists: an earlier delivery did it
     MISSING = "missing"  # source gone and no destination: deleted by someone else
-    TAGGED_IN_PLACE = "tagged-in-place"  # over CopyObject's 5 GiB limit: verdict tagged, left in place
+    TAGGED_IN_PLACE = "tagged-in-place"  # unmovable (over CopyObject's 5 GiB, or no key fits): verdict tagged, left in place
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,11 @@ class S3Objects:
             # photo no one should have uploaded. Its verdict is recorded where it lies.
             self.put_tags(info.bucket, info.key, tags, info.version_id)
             return MoveResult(MoveOutcome.TAGGED_IN_PLACE, None, f"{info.size} bytes > CopyObject limit")
+        if not key_fits(dest_key):
+            # S3 cannot hold the object under that name (process_object has tried review/ first).
+            self.put_tags(info.bucket, info.key, tags, info.version_id)
+            return MoveResult(MoveOutcome.TAGGED_IN_PLACE, None,
+                              f"destination key of {len(dest_key.encode('utf-8'))} bytes > S3's {MAX_KEY_BYTES}")
         try:
             self.client.copy_object(**self.copy_request(info, dest_key, tags, extra_metadata))
         except ClientError as e:

@@ -6,6 +6,8 @@ Public API::
                  content_type: str | None = None) -> ScreenResult
     refused(reason: Reason, model_id: str, detail: str = "") -> ScreenResult
         a review result for an object judged without its bytes (e.g. over the byte cap)
+    with_reason(result: ScreenResult, reason: Reason) -> ScreenResult
+        the same screening sent to review for one more reason, found outside the pixels
     ScreenResult(decision, scores, header, timings_ms, model_id, detail)
         .verdict, .reasons, .approved, .top_labels() -> dict[str, tuple[str, float]]
 
@@ -15,7 +17,7 @@ exception here would leave the photo in incoming/ and retry it forever for nothi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 from .classifier import Classifier, Scores
@@ -60,6 +62,10 @@ class ScreenResult:
 
 def refused(reason: Reason, model_id: str, detail: str = "") -> ScreenResult:
     return ScreenResult(Decision(Verdict.REVIEW, (reason,)), None, None, {}, model_id, detail)
+
+
+def with_reason(result: ScreenResult, reason: Reason) -> ScreenResult:
+    return replace(result, decision=Decision(Verdict.REVIEW, (*result.reasons, reason)))
 
 
 class _Clock:

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping, Union
 
+from ..s3_keys import MAX_KEY_BYTES, key_fits
+
 # SQS's classic per-message limit; fan-out keeps every body, and every SendMessageBatch, below it.
 MAX_BODY_BYTES = 256 * 1024
 MAX_OBJECTS_PER_WORK = 100  # one part file per work message; keeps a retry's blast radius small
-MAX_KEY_BYTES = 1024  # S3's key limit
 MAX_TOKEN_CHARS = 4096
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # it becomes part of an S3 key
 
@@ -159,10 +160,6 @@ def _get(d: Mapping[str, Any], name: str, typ: type, default: Any = ..., where: 
     return v
 
 
-def _key_ok(key: str) -> bool:
-    return 0 < len(key.encode("utf-8")) <= MAX_KEY_BYTES
-
-
 def parse_scope(d: Mapping[str, Any], rules: Rules, where: str) -> Scope:
     bucket = _get(d, "bucket", str, where=where)
     rules.check_bucket(bucket)
@@ -179,7 +176,7 @@ def parse_scope(d: Mapping[str, Any], rules: Rules, where: str) -> Scope:
         raise MessageError(f"{where}: run_id {run_id!r} must match {_RUN_ID.pattern}", "run_id")
     force = _get(d, "force", bool, False, where)
     inventory = _get(d, "inventory", str, None, where)
-    if inventory is not None and (not inventory.endswith("manifest.json") or not _key_ok(inventory)):
+    if inventory is not None and (not inventory.endswith("manifest.json") or not key_fits(inventory)):
         raise MessageError(f"{where}: inventory must be the key of an S3 Inventory manifest.json in the bucket", "inventory")
     if prefix and rules.is_reserved(prefix):
         raise MessageError(f"{where}: prefix {prefix!r} lies in a reserved prefix {rules.reserved_prefixes}", "prefix")
@@ -255,7 +252,7 @@ def parse_message(body: str | None, rules: Rules) -> Message | Ignored:
             raise MessageError(f"{w}: unknown field(s) {extra}", "objects")
         key = _get(o, "key", str, where=w)
         size = _get(o, "size", int, where=w)
-        if not _key_ok(key) or size < 0:
+        if not key_fits(key) or size < 0:
             raise MessageError(f"{w}: key must be 1..{MAX_KEY_BYTES} bytes and size >= 0", "objects")
         # The work may only touch what its own listing could have produced.
         if not key.startswith(scope.prefix) or rules.is_reserved(key):
