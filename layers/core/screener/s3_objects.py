@@ -72,7 +72,8 @@ class MoveOutcome(str, Enum):
     SUPERSEDED = "superseded"  # re-uploaded before the copy: nothing done, its own event screens it
     DUPLICATE = "duplicate"  # source already gone and a destination exists: an earlier delivery did it
     MISSING = "missing"  # source gone and no destination: deleted by someone else
-    TAGGED_IN_PLACE = "tagged-in-place"  # unmovable (over CopyObject's 5 GiB, or no key fits): verdict tagged, left in place
+    # Unmovable (over CopyObject's 5 GiB, or no destination name S3 can hold): verdict tagged, left in place.
+    TAGGED_IN_PLACE = "tagged-in-place"
 
 
 @dataclass(frozen=True)
