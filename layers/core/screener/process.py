@@ -63,7 +63,7 @@ def _norm_etag(etag: str | None) -> str | None:
 
 def _gone(objects: S3Objects, config: Config, bucket: str, key: str) -> ObjectOutcome:
     for dest in config.prefixes.destinations(key):
-        if key_fits(dest) and objects.exists(bucket, dest):  # S3 refuses to even look up a longer key
+        if objects.exists(bucket, dest):
             return ObjectOutcome(bucket, key, MoveOutcome.DUPLICATE, dest, detail="already moved")
     return ObjectOutcome(bucket, key, MoveOutcome.MISSING, detail="source gone, no destination")
 

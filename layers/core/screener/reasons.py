@@ -20,8 +20,8 @@ class Reason(str, Enum):
     # Rule checks.
     LOW_RESOLUTION = "low-resolution"
     MULTI_FRAME = "multi-frame"  # animated GIF / multi-page TIFF: first frame screened, flagged
-    # Its approved/ name would pass S3's key limit (a destination prefix longer than incoming's):
-    # it cannot be published under its own name, so a person renames it.
+    # Its destination name would pass S3's key limit (a destination prefix longer than incoming's).
+    # An approved photo cannot be published under its name, so it goes to review for renaming.
     KEY_TOO_LONG = "key-too-long"
     # Model-based standards.
     BACKGROUND = "background"  # background class not allowed

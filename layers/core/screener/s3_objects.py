@@ -161,7 +161,8 @@ class S3Objects:
         )
 
     def exists(self, bucket: str, key: str) -> bool:
-        return self.head(bucket, key) is not None
+        # No object can have a name S3 cannot hold; S3 would refuse even to look it up.
+        return key_fits(key) and self.head(bucket, key) is not None
 
     def read(self, info: ObjectInfo, max_bytes: int) -> bytes:
         """The screened version's bytes, never more than ``max_bytes`` read into memory."""
