@@ -98,9 +98,11 @@ class BlockAdapter(nn.Module):
 
 class ScreenerHeads(nn.Module):
     def __init__(self, n_quality: int, spatial_ch: int = 24, hidden: int = 128, head_hidden: int = 64,
-                 dropout: float = 0.2, adapter: HeadConvAdapter | BlockAdapter | None = None):
+                 dropout: float = 0.2, adapter: HeadConvAdapter | BlockAdapter | None = None,
+                 background_reads_pretrained: bool = False):
         super().__init__()
         self.adapter = adapter
+        self.background_reads_pretrained = background_reads_pretrained
         self.register_buffer("q_mean", torch.zeros(n_quality))
         self.register_buffer("q_std", torch.ones(n_quality))
         self.reduce = nn.Conv2d(FEATURE_CHANNELS, spatial_ch, 1)
@@ -115,6 +117,17 @@ class ScreenerHeads(nn.Module):
                 for name, k in OUTPUTS.items()
             }
         )
+        if background_reads_pretrained:
+            # The background head also reads the pretrained network's own pooled features (the
+            # vector the zero-shot category is computed from, so serving gets it for free). The
+            # adapted features learn the training set's few real backdrop photos by heart; the
+            # pretrained ones keep what ImageNet's 1.2 M photos taught about scenes and surfaces.
+            # An option, off by default: measured with backdrop photos left out of training, it
+            # did not carry to the shifted set (TrainConfig.background_reads_pretrained).
+            self.pretrained_proj = nn.Linear(FEATURE_CHANNELS, head_hidden)
+            self.out["background"] = nn.Sequential(
+                nn.Linear(trunk + head_hidden, head_hidden), nn.ReLU(), nn.Linear(head_hidden, OUTPUTS["background"])
+            )
         # Quality path: the standardised statistics alone, without the pooled image features.
         # Measured (4-fold CV, 500 synthetic photos): quality MAE 0.185 from the statistics alone
         # against 0.235 with the 320-d pooled features added, which only gave it room to overfit.
@@ -128,12 +141,21 @@ class ScreenerHeads(nn.Module):
         self.q_mean.copy_(mean)
         self.q_std.copy_(torch.clamp(std, min=1e-3))
 
-    def logits(self, fmap: torch.Tensor, pooled: torch.Tensor, quality: torch.Tensor) -> dict[str, torch.Tensor]:
+    def logits(self, fmap: torch.Tensor, pooled: torch.Tensor, quality: torch.Tensor,
+               pretrained_pooled: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``pooled``: the (adapted) features' global average; ``pretrained_pooled``: the
+        unadapted backbone's, needed when the background head reads it."""
         q = (quality - self.q_mean) / self.q_std
         s = F.relu(self.reduce(fmap)).flatten(1)
         zp, zq = F.relu(self.pooled(pooled)), F.relu(self.qproj(q))
         z = self.drop(torch.cat([F.relu(self.spatial(s)), zp, zq], dim=1))
-        out = {name: head(z) for name, head in self.out.items()}
+        out = {name: head(z) for name, head in self.out.items() if name != "background"}
+        zb = z
+        if self.background_reads_pretrained:
+            if pretrained_pooled is None:
+                raise ValueError("these heads' background reads the pretrained pooled features: pass them")
+            zb = torch.cat([z, self.drop(F.relu(self.pretrained_proj(pretrained_pooled)))], dim=1)
+        out["background"] = self.out["background"](zb)
         out["defects"] = self.defects(q)
         # quality = 1 - max_k sigmoid(d_k) = sigmoid(-max_k d_k): the worst defect sets the score.
         out["quality"] = -out["defects"].amax(dim=1, keepdim=True)

@@ -43,13 +43,13 @@ class ScreenerNet(nn.Module):
             block_out = block(block_out)
         head = head_conv(b)
         fmap = head(block_out)
-        pooled = F.adaptive_avg_pool2d(fmap, 1).flatten(1)  # exports as GlobalAveragePool
-        imagenet = torch.softmax(b._fc(pooled), dim=1)
+        pretrained = pooled = F.adaptive_avg_pool2d(fmap, 1).flatten(1)  # exports as GlobalAveragePool
+        imagenet = torch.softmax(b._fc(pretrained), dim=1)
         category = imagenet @ self.category_matrix
         if self.heads.adapter is not None:
             fmap = self.heads.adapter(tapped, head)
             pooled = F.adaptive_avg_pool2d(fmap, 1).flatten(1)
-        p = self.heads.probabilities(self.heads.logits(fmap, pooled, quality_features))
+        p = self.heads.probabilities(self.heads.logits(fmap, pooled, quality_features, pretrained))
         return p["background"], p["angle"], p["crop"], p["quality"], category
 
 
@@ -81,6 +81,19 @@ class HeadTrainer(nn.Module):
             fmap = head(maps)
         return fmap, fmap.mean(dim=(2, 3))
 
-    def forward(self, maps: torch.Tensor, quality: torch.Tensor) -> dict[str, torch.Tensor]:
+    @torch.no_grad()
+    def pretrained_pooled(self, maps: torch.Tensor) -> torch.Tensor:
+        """The unadapted backbone's pooled features from cached maps, as ScreenerNet computes them
+        for the category: the frozen blocks after the cache point, then the frozen head conv."""
+        x = maps
+        for block in self.backbone._blocks[input_blocks(self.backbone, self.heads):]:
+            x = block(x)
+        return head_conv(self.backbone)(x).mean(dim=(2, 3))
+
+    def forward(self, maps: torch.Tensor, quality: torch.Tensor,
+                pretrained_pooled: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``pretrained_pooled``: precomputed ``self.pretrained_pooled(maps)``, if the caller has it."""
         fmap, pooled = self.head_features(maps)
-        return self.heads.logits(fmap, pooled, quality)
+        if self.heads.background_reads_pretrained and pretrained_pooled is None:
+            pretrained_pooled = self.pretrained_pooled(maps)
+        return self.heads.logits(fmap, pooled, quality, pretrained_pooled)

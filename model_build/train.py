@@ -61,6 +61,12 @@ class TrainConfig:
     # set has them; the noise above then goes only on the fp32 maps, for which it stands in.
     # Since 1.7.0: 1.6.0's INT8 drop came from the quantised backbone's maps, not its heads.
     int8_share: float = 0.5
+    # Whether the background head also reads the pretrained, unadapted pooled features (heads.py).
+    # Measured and off: with two real backdrop photos left out of training it raised background on
+    # them by 5.0 and 0.8 points (two folds), but a full build gained nothing on the shifted set
+    # (model_build/README.md, "Measured after 1.7.0 and not shipped: the background head reading
+    # the pretrained features"; model_build/experiments/backdrop_lpo.py).
+    background_reads_pretrained: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "adapt", Adaptation(self.adapt))  # also accepts the value, e.g. from a manifest
@@ -73,6 +79,7 @@ class TrainConfig:
         if "adapt_head_conv" in config and "adapt" not in config:
             kw["adapt"] = Adaptation.HEAD_CONV if config["adapt_head_conv"] else Adaptation.NONE
         kw.setdefault("int8_share", 0.0)  # before 1.7.0 the heads saw fp32 maps only
+        kw.setdefault("background_reads_pretrained", False)  # not recorded before the option existed
         return cls(**kw)
 
 
@@ -151,7 +158,8 @@ def train_heads(
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)  # before the heads are built: their initial weights come from it
     adapter = make_adapter(backbone, cfg.adapt)
-    heads = ScreenerHeads(n_quality=train.quality.shape[-1], dropout=cfg.dropout, adapter=adapter)
+    heads = ScreenerHeads(n_quality=train.quality.shape[-1], dropout=cfg.dropout, adapter=adapter,
+                          background_reads_pretrained=cfg.background_reads_pretrained)
     depth = input_blocks(backbone, heads)
     # The cache holds one block's output per adaptation: catch a mix-up before it trains garbage.
     with torch.no_grad():
@@ -171,11 +179,13 @@ def train_heads(
 
 
 def training_maps(fp32: np.ndarray, int8: np.ndarray | None, cfg: TrainConfig, rng: np.random.Generator,
-                  ch_std: torch.Tensor) -> torch.Tensor:
+                  ch_std: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
     """One batch's maps: each row from the INT8 backbone with probability ``cfg.int8_share``
     (when there are INT8 maps), else the fp32 row plus the Gaussian noise that stands in for
-    quantisation error. INT8 rows get no noise: they carry the real error."""
+    quantisation error. INT8 rows get no noise: they carry the real error. Also returns which
+    rows came from the INT8 backbone."""
     fp32_rows = None
+    from_int8 = np.zeros(len(fp32), bool)
     if int8 is not None:
         from_int8 = rng.random(len(fp32)) < cfg.int8_share
         fp32 = np.where(from_int8[:, None, None, None], int8, fp32)
@@ -184,7 +194,19 @@ def training_maps(fp32: np.ndarray, int8: np.ndarray | None, cfg: TrainConfig, r
     if cfg.feature_noise:
         noise = torch.randn_like(maps) * (cfg.feature_noise * ch_std)
         maps = maps + (noise if fp32_rows is None else noise * fp32_rows)
-    return maps
+    return maps, from_int8
+
+
+@torch.no_grad()
+def pretrained_pooled_table(trainer: HeadTrainer, maps: np.ndarray, batch: int = 256) -> np.ndarray:
+    """``trainer.pretrained_pooled`` for every cached map (N, views, ...) -> (N, views, 1280),
+    computed once: per batch it would cost ~20 % of head training. These are the maps without
+    the training noise; the INT8 rows carry the real quantisation error to this branch."""
+    n, views = maps.shape[:2]
+    flat = maps.reshape(n * views, *maps.shape[2:])
+    out = [trainer.pretrained_pooled(torch.from_numpy(flat[s : s + batch].astype(np.float32))).numpy()
+           for s in range(0, len(flat), batch)]
+    return np.concatenate(out).reshape(n, views, -1)
 
 
 def fit(model: nn.Module, heads: ScreenerHeads, train: FeatureSet, cfg: TrainConfig, pretrained: list[nn.Parameter],
@@ -207,14 +229,22 @@ def fit(model: nn.Module, heads: ScreenerHeads, train: FeatureSet, cfg: TrainCon
     ch_std = torch.from_numpy(train.maps[:, 0].astype(np.float32).std(axis=(0, 2, 3)))[None, :, None, None]
     int8 = train.maps_int8 if cfg.int8_share > 0 else None
     t0 = time.monotonic()
+    pre = None
+    if heads.background_reads_pretrained:
+        pre = (pretrained_pooled_table(model, train.maps), None if int8 is None else pretrained_pooled_table(model, int8))
+        log(f"  pretrained pooled features for the background head: {time.monotonic() - t0:.0f}s")
     for epoch in range(cfg.epochs):
         model.train()
         totals: dict[str, float] = {}
         for idx in _batches(n, cfg.batch_size, rng):
             v = rng.integers(0, views, size=len(idx))
-            maps = training_maps(train.maps[idx, v], None if int8 is None else int8[idx, v], cfg, rng, ch_std)
+            maps, from_int8 = training_maps(train.maps[idx, v], None if int8 is None else int8[idx, v], cfg, rng, ch_std)
             q = torch.from_numpy(train.quality[idx, v])
-            losses = _losses(model(maps, q), labels[idx], cfg.label_smoothing)
+            extra = ()
+            if pre is not None:
+                rows = pre[0][idx, v] if pre[1] is None else np.where(from_int8[:, None], pre[1][idx, v], pre[0][idx, v])
+                extra = (torch.from_numpy(rows),)
+            losses = _losses(model(maps, q, *extra), labels[idx], cfg.label_smoothing)
             loss = sum(losses.values())
             opt.zero_grad()
             loss.backward()

@@ -64,10 +64,13 @@ def test_each_adaptation_trains_its_own_copy_and_leaves_the_backbone(fresh_backb
         assert moved == (adapt is Adaptation.LAST_BLOCK)
 
 
-@pytest.mark.parametrize("adapt", [Adaptation.LAST_BLOCK, Adaptation.HEAD_CONV])
-def test_training_view_equals_the_exported_network(fresh_backbone, adapt):
+@pytest.mark.parametrize("reads_pretrained", [True, False])
+@pytest.mark.parametrize("adapt", [Adaptation.LAST_BLOCK, Adaptation.HEAD_CONV, Adaptation.NONE])
+def test_training_view_equals_the_exported_network(fresh_backbone, adapt, reads_pretrained):
     b = fresh_backbone
-    heads = train_heads(b, random_set(16, 1, 1, channels(adapt)), replace(TINY, adapt=adapt, epochs=1), log=lambda _: None)
+    cfg = replace(TINY, adapt=adapt, epochs=1, background_reads_pretrained=reads_pretrained)
+    heads = train_heads(b, random_set(16, 1, 1, channels(adapt)), cfg, log=lambda _: None)
+    assert heads.background_reads_pretrained is reads_pretrained
     image, q = torch.randn(2, 3, 224, 224), torch.rand(2, 11)
     net, trainer = ScreenerNet(b, heads).eval(), HeadTrainer(b, heads).eval()
     with torch.no_grad():
@@ -76,6 +79,29 @@ def test_training_view_equals_the_exported_network(fresh_backbone, adapt):
         trained = heads.probabilities(trainer(maps, q))
     for name, out in zip(("background", "angle", "crop", "quality"), served):
         torch.testing.assert_close(out, trained[name], rtol=1e-5, atol=1e-6)
+
+
+def test_background_reads_the_pretrained_features_precomputed_or_not(fresh_backbone):
+    """Training looks the pretrained pooled features up in a table computed once; they must be
+    what the trainer (and so the exported graph) computes, and only the background reads them."""
+    from model_build.train import pretrained_pooled_table
+
+    b = fresh_backbone
+    fs = random_set(6, 2, 3, 192)
+    heads = train_heads(b, random_set(16, 1, 1, 192), replace(TINY, epochs=1, background_reads_pretrained=True),
+                        log=lambda _: None)
+    trainer = HeadTrainer(b, heads).eval()
+    table = pretrained_pooled_table(trainer, fs.maps, batch=4)
+    assert table.shape == (6, 2, 1280)
+    maps, q = torch.from_numpy(fs.maps[:, 1].astype(np.float32)), torch.from_numpy(fs.quality[:, 1])
+    with torch.no_grad():
+        on_the_fly = trainer(maps, q)
+        looked_up = trainer(maps, q, torch.from_numpy(table[:, 1]))
+        other = trainer(maps, q, torch.from_numpy(table[:, 0]))
+    for k in on_the_fly:
+        torch.testing.assert_close(looked_up[k], on_the_fly[k], rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(other["background"], on_the_fly["background"])
+    torch.testing.assert_close(other["angle"], on_the_fly["angle"])
 
 
 def test_the_wrong_cached_block_is_refused(fresh_backbone):
@@ -112,6 +138,7 @@ def test_config_from_an_older_manifest():
     assert TrainConfig.from_manifest({"adapt_head_conv": True, "epochs": 60}).adapt is Adaptation.HEAD_CONV
     assert TrainConfig.from_manifest({"adapt_head_conv": False}).adapt is Adaptation.NONE
     assert TrainConfig.from_manifest({"adapt": "last_block", "unknown": 1}).adapt is Adaptation.LAST_BLOCK
+    assert not TrainConfig.from_manifest({"adapt": "last_block"}).background_reads_pretrained  # older manifests
     with pytest.raises(ValueError):
         TrainConfig(adapt="everything")
 

@@ -79,16 +79,20 @@ def test_training_maps_mixes_int8_rows_without_noise_and_fp32_rows_with_it():
     int8 = (fp32 + 10).astype(np.float16)  # far apart, so each row's source is plain
     ch_std = torch.ones(1, 4, 1, 1)
     cfg = TrainConfig(int8_share=0.5, feature_noise=0.22)
-    out = training_maps(fp32, int8, cfg, np.random.default_rng(1), ch_std).numpy()
+    out, rows = training_maps(fp32, int8, cfg, np.random.default_rng(1), ch_std)
+    out = out.numpy()
     from_int8 = out.mean(axis=(1, 2, 3)) > 5
     assert 10 < from_int8.sum() < 54  # about half
+    np.testing.assert_array_equal(rows, from_int8)  # the rows it says came from INT8 did
     np.testing.assert_array_equal(out[from_int8], int8[from_int8].astype(np.float32))  # no noise on INT8 rows
     diff = out[~from_int8] - fp32[~from_int8].astype(np.float32)
     assert 0.15 < diff.std() < 0.3  # the noise that stands in for quantisation error
 
-    everything = training_maps(fp32, int8, TrainConfig(int8_share=1.0), np.random.default_rng(1), ch_std).numpy()
+    everything = training_maps(fp32, int8, TrainConfig(int8_share=1.0), np.random.default_rng(1), ch_std)[0].numpy()
     np.testing.assert_array_equal(everything, int8.astype(np.float32))
-    without = training_maps(fp32, None, cfg, np.random.default_rng(1), ch_std).numpy()
+    without, rows = training_maps(fp32, None, cfg, np.random.default_rng(1), ch_std)
+    without = without.numpy()
+    assert not rows.any()
     assert 0.15 < (without - fp32.astype(np.float32)).std() < 0.3  # no INT8 maps: every row fp32 + noise
 
 
