@@ -46,7 +46,7 @@ QUALITY_FEATURES_V2 = QUALITY_FEATURES_V1 + (
 ) + FRAME_FEATURE_NAMES
 # v3 is v1 on v1's window plus the whole-frame statistics. v2's smaller window cost the sharpness
 # statistics more than coherence gave back; the frame statistics are what tell an under-exposed
-# photo from a dark product (model_build/README.md, "What changed in 1.4.0").
+# photo from a dark product (model_build/HISTORY.md, "What changed in 1.4.0").
 QUALITY_FEATURES_V3 = QUALITY_FEATURES_V1 + FRAME_FEATURE_NAMES
 
 
