@@ -149,13 +149,14 @@ class ScreenerHeads(nn.Module):
         s = F.relu(self.reduce(fmap)).flatten(1)
         zp, zq = F.relu(self.pooled(pooled)), F.relu(self.qproj(q))
         z = self.drop(torch.cat([F.relu(self.spatial(s)), zp, zq], dim=1))
-        out = {name: head(z) for name, head in self.out.items() if name != "background"}
         zb = z
         if self.background_reads_pretrained:
             if pretrained_pooled is None:
                 raise ValueError("these heads' background reads the pretrained pooled features: pass them")
             zb = torch.cat([z, self.drop(F.relu(self.pretrained_proj(pretrained_pooled)))], dim=1)
-        out["background"] = self.out["background"](zb)
+        # In the heads' order: the order z is used in sets the order its gradients are summed, and
+        # a rebuild of an existing recipe must give the same bytes.
+        out = {name: head(zb if name == "background" else z) for name, head in self.out.items()}
         out["defects"] = self.defects(q)
         # quality = 1 - max_k sigmoid(d_k) = sigmoid(-max_k d_k): the worst defect sets the score.
         out["quality"] = -out["defects"].amax(dim=1, keepdim=True)
