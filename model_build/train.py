@@ -62,8 +62,8 @@ class TrainConfig:
     # Since 1.7.0: 1.6.0's INT8 drop came from the quantised backbone's maps, not its heads.
     int8_share: float = 0.5
     # Whether the background head also reads the pretrained, unadapted pooled features (heads.py).
-    # Measured and off: with two real backdrop photos left out of training it raised background on
-    # them by 5.0 and 0.8 points (two folds), but a full build gained nothing on the shifted set
+    # Measured and off: with two real backdrop photos left out of training it changed background
+    # on them by +5.0, +0.8 and -7.5 points (three folds), and a full build gained nothing on the shifted set
     # (model_build/README.md, "Measured after 1.7.0 and not shipped: the background head reading
     # the pretrained features"; model_build/experiments/backdrop_lpo.py).
     background_reads_pretrained: bool = False
