@@ -22,6 +22,16 @@ def head_conv(backbone: EfficientNetLite0):
     return lambda x: F.relu6(backbone._bn1(backbone._conv_head(x)))
 
 
+def pretrained_fmap(backbone: EfficientNetLite0, tapped: torch.Tensor, tap: int) -> torch.Tensor:
+    """The unadapted backbone's 1280-channel map from the output of its first ``tap`` blocks: the
+    frozen blocks after the tap, then the frozen head conv. The category reads it, and so do the
+    heads where nothing is adapted or the background reads the pretrained features."""
+    x = tapped
+    for block in backbone._blocks[tap:]:
+        x = block(x)
+    return head_conv(backbone)(x)
+
+
 def input_blocks(backbone: EfficientNetLite0, heads: ScreenerHeads) -> int:
     """How many backbone blocks run before the heads' trainable part: what the cache must hold."""
     return heads.adapter.input_blocks if heads.adapter is not None else len(backbone._blocks)
@@ -38,11 +48,8 @@ class ScreenerNet(nn.Module):
         b = self.backbone
         tap = input_blocks(b, self.heads)
         tapped = b.features(image, upto_block=tap)
-        block_out = tapped
-        for block in b._blocks[tap:]:
-            block_out = block(block_out)
         head = head_conv(b)
-        fmap = head(block_out)
+        fmap = pretrained_fmap(b, tapped, tap)
         pretrained = pooled = F.adaptive_avg_pool2d(fmap, 1).flatten(1)  # exports as GlobalAveragePool
         imagenet = torch.softmax(b._fc(pretrained), dim=1)
         category = imagenet @ self.category_matrix
@@ -85,10 +92,7 @@ class HeadTrainer(nn.Module):
     def pretrained_pooled(self, maps: torch.Tensor) -> torch.Tensor:
         """The unadapted backbone's pooled features from cached maps, as ScreenerNet computes them
         for the category: the frozen blocks after the cache point, then the frozen head conv."""
-        x = maps
-        for block in self.backbone._blocks[input_blocks(self.backbone, self.heads):]:
-            x = block(x)
-        return head_conv(self.backbone)(x).mean(dim=(2, 3))
+        return pretrained_fmap(self.backbone, maps, input_blocks(self.backbone, self.heads)).mean(dim=(2, 3))
 
     def forward(self, maps: torch.Tensor, quality: torch.Tensor,
                 pretrained_pooled: torch.Tensor | None = None) -> dict[str, torch.Tensor]:

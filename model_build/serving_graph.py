@@ -21,8 +21,8 @@ the 6 MiB budget. So the category path's conv is rewritten to run in float over 
 weights (Cast, then scaled per channel), and the heads' conv stays as it was. Only outputs that
 read the category path move: the category's probabilities (by at most ~0.02), and the background
 when its head reads the pretrained pooled features (``TrainConfig.background_reads_pretrained``,
-off by default). Every other output stays bit for bit the same. The build evaluates the separated file, so every figure is the
-shipped graph's.
+off by default). Every other output stays bit for bit the same. The build evaluates the
+separated file, so every figure is the shipped graph's.
 """
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def separate_shared_weights(fused: Path, out: Path, pixels: np.ndarray, quality:
     for node in g.node:
         for name in set(node.input) & weights:
             readers.setdefault(name, []).append(node)
-    rewritten = []
+    rewritten, rewritten_outputs = [], set()
     for nodes in readers.values():
         if len(nodes) < 2:
             continue
@@ -138,12 +138,13 @@ def separate_shared_weights(fused: Path, out: Path, pixels: np.ndarray, quality:
                 g.node.insert(at + k, n)
             g.initializer.extend(new_inits)
             rewritten.append(node.name)
+            rewritten_outputs.add(node.output[0])  # the replacement writes the same tensor
     used = {i for n in g.node for i in n.input}
     for init in [t for t in g.initializer if t.name not in used]:  # the replaced convs' int32 biases
         g.initializer.remove(init)
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
-    fed = _downstream(g, {n.output[0] for n in onnx.load(str(fused)).graph.node if n.name in rewritten})
+    fed = _downstream(g, rewritten_outputs)
     moved = {o.name: 0.0 for o in g.output if o.name in fed}
     before, after = (_session(p, ort.GraphOptimizationLevel.ORT_ENABLE_ALL) for p in (fused, out))
     _session(out, ort.GraphOptimizationLevel.ORT_ENABLE_ALL, exact_int8=True)  # what a CPU without VNNI loads
