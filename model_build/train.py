@@ -154,9 +154,14 @@ def train_heads(
     cfg: TrainConfig = TrainConfig(),
     val: FeatureSet | None = None,
     log: Callable[[str], None] = print,
+    init_seed: int | None = None,
 ) -> ScreenerHeads:
+    """``init_seed`` (default ``cfg.seed``) seeds torch, which draws the heads' initial weights and
+    then dropout and the feature noise; ``cfg.seed`` draws the batches, views and INT8 rows. Apart,
+    they let two runs share their starting point and differ in their data order
+    (model_build/experiments/head_ensemble.py averages such runs' weights)."""
     torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)  # before the heads are built: their initial weights come from it
+    torch.manual_seed(cfg.seed if init_seed is None else init_seed)  # before the heads are built: their initial weights come from it
     adapter = make_adapter(backbone, cfg.adapt)
     heads = ScreenerHeads(n_quality=train.quality.shape[-1], dropout=cfg.dropout, adapter=adapter,
                           background_reads_pretrained=cfg.background_reads_pretrained)
