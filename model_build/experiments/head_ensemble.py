@@ -2,6 +2,7 @@
 
     python -m model_build.experiments.head_ensemble --epochs 30 --members 0:0 1:1   # two inits
     python -m model_build.experiments.head_ensemble --epochs 30 --members 0:0 0:1   # one init, two data orders
+    python -m model_build.experiments.head_ensemble --epochs 30 --adapt last_block_shared_expand --members 0:0 1:1
 
 Each member is ``INIT:DATA``: the torch seed its head set starts from and the seed of its batches
 (``train.train_heads``'s ``init_seed`` and ``TrainConfig.seed``); everything else is the shipped
@@ -33,7 +34,7 @@ from ..features_cache import DEFAULT_CACHE, FeatureSet
 from ..heads import ScreenerHeads
 from ..input_spec import input_spec
 from ..network import HeadTrainer
-from ..train import TrainConfig, cached_blocks, predict_logits, quick_metrics, train_heads
+from ..train import Adaptation, TrainConfig, cached_blocks, predict_logits, quick_metrics, train_heads
 
 SETS = ("validation", "heldout_in", "heldout_shift")
 
@@ -79,16 +80,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--members", nargs="+", type=parse_member, default=[(0, 0), (1, 1)], help="INIT:DATA seeds")
     ap.add_argument("--epochs", type=int, default=TrainConfig().epochs)
+    ap.add_argument("--adapt", choices=[a.value for a in Adaptation], default=TrainConfig().adapt.value,
+                    help="what every member adapts (last_block_shared_expand stores no second expand conv)")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
-    cfg = replace(TrainConfig(), epochs=args.epochs)
+    cfg = replace(TrainConfig(), epochs=args.epochs, adapt=Adaptation(args.adapt))
     plan, spec, depth, quiet = SynthPlan(), input_spec(), cached_blocks(cfg.adapt), (lambda _: None)
     sets = synth_sets(plan, args.workers, DEFAULT_CACHE, quiet, only=SETS, spec=spec, upto_block=depth)
     int8, _ = _int8_backbone(sets["validation"], cfg, quiet)
     train = synth_sets(plan, args.workers, DEFAULT_CACHE, quiet, only=("train",), spec=spec, upto_block=depth,
                        int8_backbone=int8)["train"]
     arms = run(train, {k: sets[k] for k in SETS}, args.members, cfg)
-    tag = f"e{args.epochs}-" + "-".join(f"{i}_{d}" for i, d in args.members)
+    tag = f"e{args.epochs}-{args.adapt}-" + "-".join(f"{i}_{d}" for i, d in args.members)
     out = Path(".cache/experiments") / f"head_ensemble-{tag}.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, **{f"{arm}/{k}/{h}": v for arm, per in arms.items() for k, lg in per.items() for h, v in lg.items()})
