@@ -71,6 +71,19 @@ def synth_sets(plan: SynthPlan, workers: int, cache_dir: Path | None, log: Calla
     return out
 
 
+def default_sets(plan: SynthPlan, workers: int, cache_dir: Path | None, log: Callable[[str], None],
+                 spec: InputSpec, train_cfg: TrainConfig) -> tuple[dict[str, FeatureSet], dict]:
+    """The four sets ``build_default`` trains, calibrates and scores on (the experiments that
+    retrain heads read the same cache through this), and the INT8 backbone's record for the
+    manifest. Validation first: it calibrates the INT8 backbone whose maps the training set caches."""
+    depth = cached_blocks(train_cfg.adapt)
+    sets = synth_sets(plan, workers, cache_dir, log, only=("validation", "heldout_in", "heldout_shift"), spec=spec,
+                      upto_block=depth)
+    int8, int8_info = _int8_backbone(sets["validation"], train_cfg, log)
+    sets.update(synth_sets(plan, workers, cache_dir, log, only=("train",), spec=spec, upto_block=depth, int8_backbone=int8))
+    return sets, int8_info
+
+
 def build_default(
     out_dir: Path = Path("layers/model"), plan: SynthPlan = SynthPlan(), train_cfg: TrainConfig = TrainConfig(),
     workers: int = 2, cache_dir: Path | None = DEFAULT_CACHE, version: str = DEFAULT_VERSION,
@@ -79,12 +92,7 @@ def build_default(
 ) -> dict:
     t0 = time.monotonic()
     spec = input_spec(quality_features=quality_features)
-    depth = cached_blocks(train_cfg.adapt)
-    # Validation first: it calibrates the INT8 backbone whose maps the training set caches.
-    sets = synth_sets(plan, workers, cache_dir, log, only=("validation", "heldout_in", "heldout_shift"), spec=spec,
-                      upto_block=depth)
-    int8, int8_info = _int8_backbone(sets["validation"], train_cfg, log)
-    sets.update(synth_sets(plan, workers, cache_dir, log, only=("train",), spec=spec, upto_block=depth, int8_backbone=int8))
+    sets, int8_info = default_sets(plan, workers, cache_dir, log, spec, train_cfg)
     t_data = time.monotonic() - t0
     log(f"data ready in {t_data:.0f}s")
     info = {

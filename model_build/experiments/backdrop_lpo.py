@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..build import SynthPlan, _int8_backbone, synth_sets
+from ..build import SynthPlan, default_sets
 from ..efficientnet_lite import load_pretrained
 from ..features_cache import DEFAULT_CACHE, FeatureSet
 from ..input_spec import input_spec
 from ..network import HeadTrainer
-from ..train import TrainConfig, cached_blocks, predict_logits, quick_metrics, train_heads
+from ..train import TrainConfig, predict_logits, quick_metrics, train_heads
 
 # One lifestyle and one "other" photograph per fold (synth/partition.py: the training pools).
 FOLDS = (("photo_motorcycle", "photo_grass"), ("photo_astronaut", "photo_brick"), ("photo_coffee", "photo_hubble"))
@@ -74,14 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     cfg = replace(TrainConfig(), seed=args.seed, background_reads_pretrained=args.reads_pretrained)
-    plan, spec, depth, log = SynthPlan(), input_spec(), cached_blocks(cfg.adapt), (lambda _: None)
-    sets = synth_sets(plan, args.workers, DEFAULT_CACHE, log, only=("validation", "heldout_in", "heldout_shift"),
-                      spec=spec, upto_block=depth)
-    int8, _ = _int8_backbone(sets["validation"], cfg, log)
-    train = synth_sets(plan, args.workers, DEFAULT_CACHE, log, only=("train",), spec=spec, upto_block=depth,
-                       int8_backbone=int8)["train"]
+    sets, _ = default_sets(SynthPlan(), args.workers, DEFAULT_CACHE, lambda _: None, input_spec(), cfg)
     t0 = time.monotonic()
-    res = run_fold(train, {k: sets[k] for k in ("validation", "heldout_in", "heldout_shift")}, args.fold, cfg)
+    res = run_fold(sets["train"], {k: sets[k] for k in ("validation", "heldout_in", "heldout_shift")}, args.fold, cfg)
     arm = "reads_pretrained" if args.reads_pretrained else "default"
     out = Path(".cache/experiments") / f"backdrop_lpo-{args.fold}-{args.seed}-{arm}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,15 +26,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from ..build import SynthPlan, _int8_backbone, synth_sets
+from ..build import SynthPlan, default_sets
 from ..efficientnet_lite import load_pretrained
 from ..features_cache import DEFAULT_CACHE, FeatureSet
 from ..heads import ScreenerHeads
 from ..input_spec import input_spec
 from ..network import HeadTrainer
-from ..train import Adaptation, TrainConfig, cached_blocks, predict_logits, quick_metrics, train_heads
+from ..train import Adaptation, TrainConfig, predict_logits, quick_metrics, train_heads
 
 SETS = ("validation", "heldout_in", "heldout_shift")
 
@@ -85,12 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     cfg = replace(TrainConfig(), epochs=args.epochs, adapt=Adaptation(args.adapt))
-    plan, spec, depth, quiet = SynthPlan(), input_spec(), cached_blocks(cfg.adapt), (lambda _: None)
-    sets = synth_sets(plan, args.workers, DEFAULT_CACHE, quiet, only=SETS, spec=spec, upto_block=depth)
-    int8, _ = _int8_backbone(sets["validation"], cfg, quiet)
-    train = synth_sets(plan, args.workers, DEFAULT_CACHE, quiet, only=("train",), spec=spec, upto_block=depth,
-                       int8_backbone=int8)["train"]
-    arms = run(train, {k: sets[k] for k in SETS}, args.members, cfg)
+    sets, _ = default_sets(SynthPlan(), args.workers, DEFAULT_CACHE, lambda _: None, input_spec(), cfg)
+    arms = run(sets["train"], {k: sets[k] for k in SETS}, args.members, cfg)
     tag = f"e{args.epochs}-{args.adapt}-" + "-".join(f"{i}_{d}" for i, d in args.members)
     out = Path(".cache/experiments") / f"head_ensemble-{tag}.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
