@@ -71,14 +71,17 @@ def synth_sets(plan: SynthPlan, workers: int, cache_dir: Path | None, log: Calla
     return out
 
 
+# The sets beside the training set: validation (thresholds, calibration) and the two test sets.
+HELD_OUT_SETS = ("validation", "heldout_in", "heldout_shift")
+
+
 def default_sets(plan: SynthPlan, workers: int, cache_dir: Path | None, log: Callable[[str], None],
                  spec: InputSpec, train_cfg: TrainConfig) -> tuple[dict[str, FeatureSet], dict]:
     """The four sets ``build_default`` trains, calibrates and scores on (the experiments that
     retrain heads read the same cache through this), and the INT8 backbone's record for the
     manifest. Validation first: it calibrates the INT8 backbone whose maps the training set caches."""
     depth = cached_blocks(train_cfg.adapt)
-    sets = synth_sets(plan, workers, cache_dir, log, only=("validation", "heldout_in", "heldout_shift"), spec=spec,
-                      upto_block=depth)
+    sets = synth_sets(plan, workers, cache_dir, log, only=HELD_OUT_SETS, spec=spec, upto_block=depth)
     int8, int8_info = _int8_backbone(sets["validation"], train_cfg, log)
     sets.update(synth_sets(plan, workers, cache_dir, log, only=("train",), spec=spec, upto_block=depth, int8_backbone=int8))
     return sets, int8_info

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..build import SynthPlan, default_sets
+from ..build import HELD_OUT_SETS, SynthPlan, default_sets
 from ..efficientnet_lite import load_pretrained
 from ..features_cache import DEFAULT_CACHE, FeatureSet
 from ..input_spec import input_spec
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = replace(TrainConfig(), seed=args.seed, background_reads_pretrained=args.reads_pretrained)
     sets, _ = default_sets(SynthPlan(), args.workers, DEFAULT_CACHE, lambda _: None, input_spec(), cfg)
     t0 = time.monotonic()
-    res = run_fold(sets["train"], {k: sets[k] for k in ("validation", "heldout_in", "heldout_shift")}, args.fold, cfg)
+    res = run_fold(sets["train"], {k: sets[k] for k in HELD_OUT_SETS}, args.fold, cfg)
     arm = "reads_pretrained" if args.reads_pretrained else "default"
     out = Path(".cache/experiments") / f"backdrop_lpo-{args.fold}-{args.seed}-{arm}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -27,15 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..build import SynthPlan, default_sets
+from ..build import HELD_OUT_SETS, SynthPlan, default_sets
 from ..efficientnet_lite import load_pretrained
 from ..features_cache import DEFAULT_CACHE, FeatureSet
 from ..heads import ScreenerHeads
 from ..input_spec import input_spec
 from ..network import HeadTrainer
 from ..train import Adaptation, TrainConfig, predict_logits, quick_metrics, train_heads
-
-SETS = ("validation", "heldout_in", "heldout_shift")
 
 
 def parse_member(text: str) -> tuple[int, int]:
@@ -85,13 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cfg = replace(TrainConfig(), epochs=args.epochs, adapt=Adaptation(args.adapt))
     sets, _ = default_sets(SynthPlan(), args.workers, DEFAULT_CACHE, lambda _: None, input_spec(), cfg)
-    arms = run(sets["train"], {k: sets[k] for k in SETS}, args.members, cfg)
+    arms = run(sets["train"], {k: sets[k] for k in HELD_OUT_SETS}, args.members, cfg)
     tag = f"e{args.epochs}-{args.adapt}-" + "-".join(f"{i}_{d}" for i, d in args.members)
     out = Path(".cache/experiments") / f"head_ensemble-{tag}.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out, **{f"{arm}/{k}/{h}": v for arm, per in arms.items() for k, lg in per.items() for h, v in lg.items()})
     for arm, per in arms.items():
-        for k in SETS:
+        for k in HELD_OUT_SETS:
             m = quick_metrics(per[k], sets[k].labels)
             print(f"{arm:12s} {k:13s} background {100 * m['background_acc']:.1f}  angle {100 * m['angle_acc']:.1f}  "
                   f"crop {100 * m['crop_acc']:.1f}  quality MAE {m['quality_mae']:.4f}")
