@@ -21,10 +21,10 @@ import json
 import time
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
+from . import results_file
 from ..build import HELD_OUT_SETS, SynthPlan, default_sets
 from ..efficientnet_lite import load_pretrained
 from ..features_cache import DEFAULT_CACHE, FeatureSet
@@ -78,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     res = run_fold(sets["train"], {k: sets[k] for k in HELD_OUT_SETS}, args.fold, cfg)
     arm = "reads_pretrained" if args.reads_pretrained else "default"
-    out = Path(".cache/experiments") / f"backdrop_lpo-{args.fold}-{args.seed}-{arm}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = results_file(f"backdrop_lpo-{args.fold}-{args.seed}-{arm}.json")
     out.write_text(json.dumps({"fold": FOLDS[args.fold], "seed": args.seed, "arm": arm, "results": res}, indent=1))
     for name, r in res.items():
         print(f"{name:14s} n={r['n']:4d} background {100 * r['background_acc']:.1f}  angle {100 * r['angle_acc']:.1f}  "

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import RESULTS
 from ..build import SynthPlan, synth_sets
 from ..efficientnet_lite import EfficientNetLite0, load_pretrained
 from ..features_cache import DEFAULT_CACHE, FeatureSet
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--epochs", type=int, default=TrainConfig().epochs)
     ap.add_argument("--validation", type=int, default=250,
                     help="validation photos the operating point is chosen on (the build uses 500)")
-    ap.add_argument("--out", type=Path, default=Path(".cache/experiments/block15_ab.json"))
+    ap.add_argument("--out", type=Path, default=RESULTS / "block15_ab.json")
     args = ap.parse_args(argv)
     rows = run([Adaptation(a) for a in args.arms], args.seeds, args.epochs, plan=SynthPlan(n_val=args.validation))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -23,10 +23,10 @@ import argparse
 import copy
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
+from . import results_file
 from ..build import HELD_OUT_SETS, SynthPlan, default_sets
 from ..efficientnet_lite import load_pretrained
 from ..features_cache import DEFAULT_CACHE, FeatureSet
@@ -85,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     sets, _ = default_sets(SynthPlan(), args.workers, DEFAULT_CACHE, lambda _: None, input_spec(), cfg)
     arms = run(sets["train"], {k: sets[k] for k in HELD_OUT_SETS}, args.members, cfg)
     tag = f"e{args.epochs}-{args.adapt}-" + "-".join(f"{i}_{d}" for i, d in args.members)
-    out = Path(".cache/experiments") / f"head_ensemble-{tag}.npz"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = results_file(f"head_ensemble-{tag}.npz")
     np.savez(out, **{f"{arm}/{k}/{h}": v for arm, per in arms.items() for k, lg in per.items() for h, v in lg.items()})
     for arm, per in arms.items():
         for k in HELD_OUT_SETS:
