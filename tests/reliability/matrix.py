@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tests.fixtures import images
+from tests.fixtures import icc, images
 
 MAX_BYTES = 1024 * 1024
 WHITE = (255, 255, 255)
@@ -82,6 +82,15 @@ def colour_key_rgb() -> bytes:
 
 def cmyk_jpeg() -> bytes:
     return _save(_photo().convert("CMYK"), "JPEG", quality=90)
+
+
+def adobe_rgb_jpeg() -> bytes:
+    """A studio export: the photo's colours written in Adobe RGB, the profile embedded."""
+    return _save(icc.encode_in(_photo(), icc.ADOBE_RGB), "JPEG", quality=90, icc_profile=icc.ADOBE_RGB)
+
+
+def broken_profile_jpeg() -> bytes:
+    return _save(_photo(), "JPEG", quality=90, icc_profile=b"\0" * 200)
 
 
 def gray16_png() -> bytes:
@@ -222,6 +231,12 @@ CASES: tuple[Case, ...] = (
          ("multi-frame",), "first page screened, the rest need a person", content_type="image/tiff"),
     Case("cmyk-jpeg", "CMYK JPEG (print export)", "incoming/ok/cmyk.jpg", cmyk_jpeg, "approved", (),
          "converted to RGB", content_type="image/jpeg", check=assert_mode_rgb),
+    Case("adobe-rgb-jpeg", "JPEG in Adobe RGB, its profile embedded (studio export)", "incoming/ok/adobe.jpg",
+         adobe_rgb_jpeg, "approved", (), "colours converted to sRGB at model size (screener.colour)",
+         content_type="image/jpeg", check=assert_mode_rgb),
+    Case("broken-profile-jpeg", "JPEG with a corrupt ICC profile", "incoming/ok/badicc.jpg", broken_profile_jpeg,
+         "approved", (), "an unusable profile is ignored: the pixels are read as sRGB", content_type="image/jpeg",
+         check=assert_mode_rgb),
     Case("gray16-png", "16-bit grayscale PNG", "incoming/ok/gray16.png", gray16_png, "approved", (),
          "scaled 0..65535 -> 0..255", content_type="image/png", check=rgb8),
     Case("rgb16-png", "16-bit RGB PNG", "incoming/ok/rgb16.png", rgb16_png, "approved", (),

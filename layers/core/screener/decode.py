@@ -4,7 +4,9 @@ Two steps, so rules can refuse an input before any pixel is decoded:
 ``read_header`` parses only the header (format, size, frames); ``decode_rgb`` then decodes at
 reduced scale where the format allows it (JPEG DCT scaling via ``Image.draft``), applies the
 EXIF orientation, takes the first frame of animations, composites transparency on white
-(never black) and maps CMYK, 16-bit, float, grayscale and palette images to 8-bit RGB.
+(never black) and maps CMYK, 16-bit, float, grayscale and palette images to 8-bit RGB. The
+header keeps any embedded colour profile; ``preprocess`` applies it at model size, where it
+costs a fraction of what it would on the decoded image.
 
 Only the formats in ``DECODABLE_FORMATS`` are ever parsed. Pillow would otherwise try every
 plugin it has (PPM, IM, EPS, ...) on hostile bytes: more parsers exposed, and their error
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -50,6 +52,8 @@ class ImageHeader:
     mode: str
     frames: int
     jpeg_luma_q: float | None  # mean of the JPEG luma quantisation table: high = heavily compressed
+    # The embedded ICC profile, if any: prepare converts the pixels it describes to sRGB (colour.py).
+    icc_profile: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def pixels(self) -> int:
@@ -92,6 +96,7 @@ def read_header(data: bytes) -> tuple[Image.Image, ImageHeader]:
         mode=im.mode,
         frames=int(getattr(im, "n_frames", 1) or 1),
         jpeg_luma_q=q,
+        icc_profile=im.info.get("icc_profile") or None,
     )
     return im, header
 

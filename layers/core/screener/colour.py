@@ -1,0 +1,77 @@
+"""Embedded colour profiles -> sRGB, the colour space the model was trained in.
+
+A photo tagged Adobe RGB (studio exports) or Display P3 (phones) stores other numbers for the
+same colours: read as sRGB, its colours come out duller and its tones shifted, so the backdrop's
+chroma, the exposure statistics and the network all see a different photo from the one a
+browser shows. Photos without a profile, or with an sRGB one (most web exports), are left
+untouched, bit for bit; so is every photo whose profile cannot be used (unreadable, or not RGB:
+CMYK and grey profiles are not applied, and Pillow's own conversion stands).
+
+Public API::
+
+    srgb_transform(icc: bytes | None, mode: str) -> ColourTransform | None
+    to_srgb(im, transform) -> Image       a converted copy, or ``im`` itself when there is nothing to do
+
+ImageCms (Little CMS) is imported on the first profiled photo only. Building a transform costs a
+few ms, so transforms are cached per profile: a catalog's photos share a handful of them.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from PIL import Image
+
+# Image modes whose pixels an RGB profile describes (palette and alpha are RGB by then).
+_RGB_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA"})
+
+
+@dataclass(frozen=True)
+class ColourTransform:
+    source: str  # the profile's description, e.g. "Adobe RGB (1998)"
+    transform: Any = None  # ImageCms.ImageCmsTransform, RGB -> sRGB
+
+
+def srgb_transform(icc: bytes | None, mode: str) -> ColourTransform | None:
+    """The transform to sRGB for an image of header ``mode`` carrying ``icc``; None to keep the
+    pixels as they are (no profile, sRGB already, or a profile that cannot be applied)."""
+    if not icc or mode not in _RGB_MODES:
+        return None
+    return _transform_for(bytes(icc))
+
+
+@lru_cache(maxsize=16)
+def _transform_for(icc: bytes) -> ColourTransform | None:
+    from PIL import ImageCms  # noqa: PLC0415 - lazily: most containers never see a profile
+
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if profile.profile.xcolor_space.strip() != "RGB":
+            return None
+        description = (ImageCms.getProfileDescription(profile) or "").strip()
+        if "sRGB" in description:  # "sRGB IEC61966-2.1" and its variants: nothing to do
+            return None
+        # No 1-pixel cache: a transform shared by threads must not keep state between calls.
+        transform = ImageCms.buildTransform(profile, _srgb(), "RGB", "RGB",
+                                            renderingIntent=ImageCms.Intent.PERCEPTUAL, flags=ImageCms.Flags.NOCACHE)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None  # a broken profile is no reason to refuse the photo: read it as sRGB
+    return ColourTransform(description[:64] or "unnamed RGB profile", transform)
+
+
+@lru_cache(maxsize=1)
+def _srgb():
+    from PIL import ImageCms  # noqa: PLC0415
+
+    return ImageCms.createProfile("sRGB")
+
+
+def to_srgb(im: Image.Image, transform: ColourTransform | None) -> Image.Image:
+    """``im`` (8-bit RGB) in sRGB: a new image, never the caller's changed in place."""
+    if transform is None:
+        return im
+    from PIL import ImageCms  # noqa: PLC0415 - already imported by srgb_transform
+
+    return ImageCms.applyTransform(im, transform.transform)
