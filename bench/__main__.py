@@ -30,6 +30,8 @@ from .images import JPEG_MB_RANGE, Photo, photo, worst_case
 from .models import resolve
 from .table import table
 
+from tests.fixtures.icc import ADOBE_RGB  # noqa: I001 - the wide-gamut profile the tests use
+
 LAYER_FIGURE = Path(".cache/bench/layer-size.json")  # written by `make layer-size`
 TARGETS = {"naive_ratio": 5.0, "floor_ratio": 1.25, "cold_ms": 300.0, "rss_mb": 200.0, "worker_ratio": 0.80, "layer_mb": 200.0}
 
@@ -102,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n## JPEG decode alone by DCT scale, {big_jpeg.name}, thread CPU ms\n")
     print(table(list(scales), [list(scales.values())]))
     out["decode_scales"] = scales
+    # A profiled photo (Adobe RGB, as studios deliver) pays the conversion to sRGB at model size.
+    cc = pipeline.colour_cost(big_jpeg, int8, config, ADOBE_RGB, rounds)
+    print(f"\n## Colour-managed photo: {big_jpeg.name} with an Adobe RGB profile embedded, the same pixels "
+          "(thread CPU ms, interleaved)\n")
+    print(table(["without profile", "with profile", "extra", "extra for the first in a container (transform built)"],
+                [[cc.plain_ms, cc.profiled_ms, cc.extra_ms, cc.first_extra_ms]]))
+    out["colour"] = asdict(cc)
     out["pipeline"] = [{**{k: v for k, v in asdict(f).items() if k != "photo"}, "photo": f.photo.name,
                         "bytes": len(f.photo.data)} for f in figs]
 

@@ -5,7 +5,8 @@
 Isolated (-I -S): only the standard library, the layer's site directory and the core layer are
 importable, as on Lambda (where /opt/python holds both). Imports what the functions import
 (powertools' Tracer excepted: it needs botocore, which the Lambda runtime provides), decodes
-every allowed format, runs the model and the policy, and prints one JSON line.
+every allowed format, runs the model and the policy, applies a colour transform, and prints one
+JSON line.
 """
 import io
 import json
@@ -38,6 +39,10 @@ def main(site: str, core: str, model_dir: str) -> None:
         assert r.scores is not None, (fmt, r.reasons, r.detail)  # decoded and scored, not refused
         verdicts[fmt] = r.verdict.value
     assert np.dot(np.ones(64), np.ones(64)) == 64.0  # numpy's BLAS loads
+    from PIL import ImageCms  # Little CMS: screener.colour applies embedded profiles with it
+
+    srgb = ImageCms.createProfile("sRGB")
+    ImageCms.applyTransform(img.resize((64, 64)), ImageCms.buildTransform(srgb, srgb, "RGB", "RGB"))
     print(json.dumps({"python": sys.version.split()[0], "onnxruntime": ort.__version__, "numpy": np.__version__,
                       "imports_ms": imports_ms, "verdicts": verdicts, "model": clf.model_id}))
 

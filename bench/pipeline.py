@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import statistics
+import struct
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -195,3 +196,36 @@ def decode_scales(photo: Photo, rounds: int, reps: int) -> dict[str, float]:
         for s in (8, 4, 2, 1):
             times[f"1/{s}"].append(_per_call_ms(lambda: decode(s), reps)[0])
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+@dataclass(frozen=True)
+class ColourFigures:
+    """Thread CPU ms: the same JPEG without and with an embedded (non-sRGB) colour profile."""
+
+    plain_ms: float
+    profiled_ms: float
+    extra_ms: float  # median per-round difference
+    first_extra_ms: float  # the process's first profiled photo: ImageCms imported, transform built
+
+
+def with_icc(jpeg: bytes, icc: bytes) -> bytes:
+    """The same JPEG with ``icc`` in an APP2 segment after SOI, as cameras and editors write it:
+    the entropy-coded data is untouched, so any time difference is the profile's."""
+    assert jpeg[:2] == b"\xff\xd8" and len(icc) <= 65519, "one APP2 segment, after SOI"
+    body = b"ICC_PROFILE\0" + bytes([1, 1]) + icc  # chunk 1 of 1
+    return jpeg[:2] + b"\xff\xe2" + struct.pack(">H", len(body) + 2) + body + jpeg[2:]
+
+
+def colour_cost(photo: Photo, clf: Classifier, config: Config, icc: bytes, rounds: int) -> ColourFigures:
+    plain, profiled = photo.data, with_icc(photo.data, icc)
+    assert read_header(profiled)[1].icc_profile == icc
+    screen_bytes(plain, clf, config)
+    base = _per_call_ms(lambda: screen_bytes(plain, clf, config), 1)[0]
+    first = _per_call_ms(lambda: screen_bytes(profiled, clf, config), 1)[0] - base
+    a: list[float] = []
+    b: list[float] = []
+    for r in range(rounds):
+        for k in ((0, 1) if r % 2 else (1, 0)):
+            (a if k == 0 else b).append(_per_call_ms(lambda: screen_bytes(plain if k == 0 else profiled, clf, config), 1)[0])
+    med = statistics.median
+    return ColourFigures(med(a), med(b), med(y - x for x, y in zip(a, b)), first)
