@@ -87,3 +87,22 @@ def test_conversion_returns_a_new_image_and_keeps_the_callers():
     assert out is not im and out.size == im.size and out.mode == "RGB"
     np.testing.assert_array_equal(np.asarray(im), before)
     assert to_srgb(im, None) is im
+
+
+def test_report_thumbnail_shows_the_srgb_colours():
+    import base64
+    import io
+
+    from screener.backfill.thumbs import thumbnail_data_uri
+
+    original = swatches(720)
+    encoded = icc.encode_in(original, icc.ADOBE_RGB)
+
+    def thumb(data):
+        uri = thumbnail_data_uri(data, side=90)
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))), np.int16)
+
+    truth = thumb(images.encode(original, "PNG"))
+    managed = thumb(images.encode(encoded, "PNG", icc_profile=icc.ADOBE_RGB))
+    ignored = thumb(images.encode(encoded, "PNG"))
+    assert np.abs(managed - truth).mean() < np.abs(ignored - truth).mean() / 3
