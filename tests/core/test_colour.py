@@ -74,6 +74,14 @@ def test_srgb_or_unusable_profiles_leave_pixels_bit_identical(profile, classifie
     np.testing.assert_array_equal(tagged.quality, plain.quality)
 
 
+def test_an_oversized_profile_is_not_parsed():
+    from screener.colour import MAX_PROFILE_BYTES
+
+    padded = icc.ADOBE_RGB + b"\0" * MAX_PROFILE_BYTES  # valid, but larger than any display profile
+    assert srgb_transform(padded, "RGB") is None
+    assert srgb_transform(icc.ADOBE_RGB, "RGB") is not None
+
+
 def test_rgb_profile_is_not_applied_to_grey_or_cmyk_pixels():
     assert srgb_transform(icc.ADOBE_RGB, "L") is None
     assert srgb_transform(icc.ADOBE_RGB, "CMYK") is None

@@ -4,8 +4,9 @@ A photo tagged Adobe RGB (studio exports) or Display P3 (phones) stores other nu
 same colours: read as sRGB, its colours come out duller and its tones shifted, so the backdrop's
 chroma, the exposure statistics and the network all see a different photo from the one a
 browser shows. Photos without a profile, or with an sRGB one (most web exports), are left
-untouched, bit for bit; so is every photo whose profile cannot be used (unreadable, or not RGB:
-CMYK and grey profiles are not applied, and Pillow's own conversion stands).
+untouched, bit for bit; so is every photo whose profile cannot be used (unreadable, over
+``MAX_PROFILE_BYTES``, or not RGB: CMYK and grey profiles are not applied, and Pillow's own
+conversion stands).
 
 Public API::
 
@@ -26,6 +27,9 @@ from PIL import Image
 
 # Image modes whose pixels an RGB profile describes (palette and alpha are RGB by then).
 _RGB_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA"})
+# Display profiles are a few hundred bytes (matrix) to a few hundred KB (tables). A JPEG can chain
+# up to ~16 MB of them: anything over this is not parsed, and never held in the cache below.
+MAX_PROFILE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class ColourTransform:
 def srgb_transform(icc: bytes | None, mode: str) -> ColourTransform | None:
     """The transform to sRGB for an image of header ``mode`` carrying ``icc``; None to keep the
     pixels as they are (no profile, sRGB already, or a profile that cannot be applied)."""
-    if not icc or mode not in _RGB_MODES:
+    if not icc or mode not in _RGB_MODES or len(icc) > MAX_PROFILE_BYTES:
         return None
     return _transform_for(bytes(icc))
 
