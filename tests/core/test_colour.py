@@ -12,7 +12,7 @@ from tests.fixtures import icc, images
 
 def swatches(size: int = 768) -> Image.Image:
     """Flat saturated and neutral patches on a white studio backdrop (sRGB). Flat, because a
-    profile applied after the reduce to analysis scale is exact on flat colour only: on noise it
+    profile applied after the resize to model size is exact on flat colour only: on noise it
     differs by the curve's non-linearity, which would hide what is being measured."""
     im = Image.new("RGB", (size, size), (255, 255, 255))
     colours = [(200, 30, 30), (30, 160, 60), (40, 60, 190), (230, 200, 40), (128, 128, 128), (30, 30, 30)]

@@ -35,7 +35,7 @@ MAX_PROFILE_BYTES = 1 << 20
 @dataclass(frozen=True)
 class ColourTransform:
     source: str  # the profile's description, e.g. "Adobe RGB (1998)"
-    transform: Any = None  # ImageCms.ImageCmsTransform, RGB -> sRGB
+    transform: Any  # ImageCms.ImageCmsTransform, RGB -> sRGB
 
 
 def srgb_transform(icc: bytes | None, mode: str) -> ColourTransform | None:
