@@ -32,11 +32,12 @@ def main(site: str, core: str, model_dir: str) -> None:
     rng = np.random.default_rng(0)
     img = Image.fromarray(rng.integers(0, 255, (900, 1200, 3), dtype=np.uint8), "RGB")
     verdicts = {}
-    for fmt in ("JPEG", "PNG", "WEBP", "TIFF", "GIF"):
+    # MPO: a JPEG with a hidden second image (camera preview, HDR gain map), read by Pillow's MPO plugin.
+    for fmt in ("JPEG", "PNG", "WEBP", "TIFF", "GIF", "MPO"):
         buf = io.BytesIO()
-        img.save(buf, fmt)
+        img.save(buf, fmt, **({"save_all": True, "append_images": [img.resize((300, 225))]} if fmt == "MPO" else {}))
         r = screen_bytes(buf.getvalue(), clf, config)
-        assert r.scores is not None, (fmt, r.reasons, r.detail)  # decoded and scored, not refused
+        assert r.scores is not None and "multi-frame" not in r.reasons, (fmt, r.reasons, r.detail)  # scored
         verdicts[fmt] = r.verdict.value
     assert np.dot(np.ones(64), np.ones(64)) == 64.0  # numpy's BLAS loads
     from PIL import ImageCms  # Little CMS: screener.colour applies embedded profiles with it

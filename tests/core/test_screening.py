@@ -152,6 +152,34 @@ def test_exif_rotation_is_applied():
     assert decode_rgb(raw, 600).size == (600, 800)  # upright: portrait
 
 
+def test_multi_picture_jpeg_is_screened_as_its_primary_image(classifier, config):
+    """Camera previews and HDR gain maps ride in a Multi-Picture extension, and Pillow names the
+    file MPO: it is still one JPEG photo, decoded at reduced scale, scored as the plain JPEG."""
+    photo = images.product()
+    plain, mpo = images.encode(photo, "JPEG", quality=90), images.multi_picture_jpeg(photo)
+    assert Image.open(io.BytesIO(mpo)).format == "MPO"
+    im, header = read_header(mpo)
+    assert (header.format, header.frames) == ("JPEG", 1)
+    rgb = decode_rgb(im, 200)
+    assert rgb.size == (200, 200)  # DCT-scaled to 1/4, as a JPEG is
+    assert np.array_equal(np.asarray(rgb), np.asarray(decode_rgb(read_header(plain)[0], 200)))
+    r = screen(mpo, classifier, config, "image/jpeg")
+    assert r.verdict is Verdict.APPROVED
+    assert r.scores == screen(plain, classifier, config, "image/jpeg").scores
+
+
+def test_multi_picture_jpeg_cut_inside_its_hidden_image_still_screens(classifier, config):
+    mpo = images.multi_picture_jpeg(images.product())
+    assert screen(mpo[:-200], classifier, config, "image/jpeg").verdict is Verdict.APPROVED
+
+
+def test_multi_picture_jpeg_keeps_its_exif_orientation():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    im, _ = read_header(images.multi_picture_jpeg(images.product((800, 600)), exif=exif.tobytes()))
+    assert decode_rgb(im, 600).size == (600, 800)
+
+
 def test_model_failure_becomes_review(classifier, config, monkeypatch):
     def boom(x):
         raise RuntimeError("onnx exploded")

@@ -89,6 +89,11 @@ def adobe_rgb_jpeg() -> bytes:
     return _save(icc.encode_in(_photo(), icc.ADOBE_RGB), "JPEG", quality=90, icc_profile=icc.ADOBE_RGB)
 
 
+def camera_jpeg() -> bytes:
+    """A camera's or HDR phone's JPEG: a hidden preview or gain map after the photo (Pillow: MPO)."""
+    return images.multi_picture_jpeg(_photo())
+
+
 def broken_profile_jpeg() -> bytes:
     return _save(_photo(), "JPEG", quality=90, icc_profile=b"\0" * 200)
 
@@ -237,6 +242,10 @@ CASES: tuple[Case, ...] = (
     Case("broken-profile-jpeg", "JPEG with a corrupt ICC profile", "incoming/ok/badicc.jpg", broken_profile_jpeg,
          "approved", (), "an unusable profile is ignored: the pixels are read as sRGB", content_type="image/jpeg",
          check=assert_mode_rgb),
+    Case("camera-jpeg", "camera/phone JPEG with a hidden preview or HDR gain map (Pillow reads MPO)",
+         "incoming/ok/camera.jpg", camera_jpeg, "approved", (),
+         "one photo: the primary image is what browsers show; hidden images are not frames",
+         content_type="image/jpeg", check=assert_mode_rgb),
     Case("gray16-png", "16-bit grayscale PNG", "incoming/ok/gray16.png", gray16_png, "approved", (),
          "scaled 0..65535 -> 0..255", content_type="image/png", check=rgb8),
     Case("rgb16-png", "16-bit RGB PNG", "incoming/ok/rgb16.png", rgb16_png, "approved", (),

@@ -8,6 +8,12 @@ EXIF orientation, takes the first frame of animations, composites transparency o
 header keeps any embedded colour profile; ``preprocess`` applies it at model size, where it
 costs a fraction of what it would on the decoded image.
 
+A JPEG carrying CIPA's Multi-Picture extension is a JPEG with one photo. Cameras store a large
+preview in it, Android's Ultra HDR and iPhones an HDR gain map, 3D cameras the second eye.
+Pillow names such a file MPO and counts those images as frames. Every browser shows the
+primary image alone, so it is screened as a single JPEG: reduced-scale decoding,
+``image/jpeg``, no multi-frame flag.
+
 Only the formats in ``DECODABLE_FORMATS`` are ever parsed. Pillow would otherwise try every
 plugin it has (PPM, IM, EPS, ...) on hostile bytes: more parsers exposed, and their error
 messages quote header bytes, which would then reach the logs. Anything else is not-an-image.
@@ -25,6 +31,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # first WebP, TIFF, GIF or BMP photo in a container makes Image.open call Image.init(), which
 # imports every plugin Pillow has: 20-30 ms of CPU for parsers that are never used.
 from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, PngImagePlugin, TiffImagePlugin, WebPImagePlugin  # noqa: F401, I001
+from PIL.JpegImagePlugin import JpegImageFile
 
 from .reasons import Reason
 
@@ -46,11 +53,11 @@ class DecodeFailure(Exception):
 
 @dataclass(frozen=True)
 class ImageHeader:
-    format: str  # Pillow format name: JPEG, PNG, WEBP, GIF, TIFF, ...
+    format: str  # Pillow format name: JPEG, PNG, WEBP, GIF, TIFF, ... (a Multi-Picture JPEG is JPEG)
     width: int  # as stored, before EXIF orientation
     height: int
     mode: str
-    frames: int
+    frames: int  # images a viewer shows in turn (a Multi-Picture JPEG's hidden images are not)
     jpeg_luma_q: float | None  # mean of the JPEG luma quantisation table: high = heavily compressed
     # The embedded ICC profile, if any: prepare converts the pixels it describes to sRGB (colour.py).
     icc_profile: bytes | None = field(default=None, repr=False, compare=False)
@@ -89,12 +96,15 @@ def read_header(data: bytes) -> tuple[Image.Image, ImageHeader]:
     tables = getattr(im, "quantization", None)
     if tables:
         q = float(np.mean(tables[min(tables)]))
+    fmt, frames = str(im.format or "UNKNOWN"), int(getattr(im, "n_frames", 1) or 1)
+    if isinstance(im, JpegImageFile):  # MPO included (module docstring)
+        fmt, frames = "JPEG", 1
     header = ImageHeader(
-        format=str(im.format or "UNKNOWN"),
+        format=fmt,
         width=im.width,
         height=im.height,
         mode=im.mode,
-        frames=int(getattr(im, "n_frames", 1) or 1),
+        frames=frames,
         jpeg_luma_q=q,
         icc_profile=im.info.get("icc_profile") or None,
     )
@@ -110,7 +120,7 @@ def decode_rgb(im: Image.Image, min_side: int) -> Image.Image:
     try:
         if getattr(im, "n_frames", 1) > 1:
             im.seek(0)
-        if im.format == "JPEG":
+        if isinstance(im, JpegImageFile):  # an MPO's primary image too
             # draft keeps both sides >= the request, so the short side stays >= min_side.
             im.draft("RGB", (min_side, min_side))
         with warnings.catch_warnings():
