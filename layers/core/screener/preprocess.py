@@ -22,7 +22,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from .colour import srgb_transform, to_srgb
+from .colour import as_srgb
 from .decode import ImageHeader
 from .frame_stats import FRAME_FEATURE_NAMES, frame_features
 from .manifest import InputSpec
@@ -227,7 +227,7 @@ def prepare(rgb: Image.Image, header: ImageHeader, spec: InputSpec) -> ModelInpu
     # An embedded profile is applied at model size (~50 k pixels, ~0.5 ms), so the network and the
     # frame statistics see sRGB colours. The window's sharpness and noise statistics do not depend
     # on the colour space, and converting the analysis image instead would cost ~6 ms at 750 px.
-    small = to_srgb(small, srgb_transform(header.icc_profile, header.mode))
+    small = as_srgb(small, header)
     pixels = _normalised_nchw(small, spec.mean, spec.std)
     if spec.quality_features is None:
         q = np.zeros((1, 0), dtype=np.float32)

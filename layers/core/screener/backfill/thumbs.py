@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from ..colour import srgb_transform, to_srgb
+from ..colour import as_srgb
 from ..decode import DecodeFailure, decode_rgb, read_header
 
 
@@ -25,7 +25,7 @@ def thumbnail_data_uri(data: bytes, side: int = 180) -> str | None:
         return None
     rgb.thumbnail((side, side), Image.Resampling.BILINEAR)
     # In sRGB, as the model saw it: the report embeds no profile, so a browser assumes sRGB.
-    thumb = to_srgb(rgb, srgb_transform(header.icc_profile, header.mode))
+    thumb = as_srgb(rgb, header)
     buf = io.BytesIO()
     thumb.save(buf, "JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
