@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
           f"prefetch {w.prefetch}, {w.io_threads} I/O threads; wall clock, median of {w.rounds} rounds\n")
     print(table(["injected S3 latency", "objects/s", "vs no latency"],
                 [["none", w.no_latency_per_s, "1.00"], ["30 ms per GET", w.get_latency_per_s, f"{w.ratio:.2f}"],
-                 ["30 ms per call (HEAD, tags, GET, PUT tags)", w.all_latency_per_s, f"{w.all_ratio:.2f}"]]))
+                 ["30 ms per call (HEAD, tags, GET, PUT tags, HEAD again: unversioned)", w.all_latency_per_s, f"{w.all_ratio:.2f}"]]))
     out["worker"] = asdict(w)
 
     # -- layer size (measured by `make layer-size`, which needs pip and the network)

@@ -25,7 +25,7 @@ BUCKET = "bench-catalog"
 
 
 class MemoryS3:
-    """HEAD, GET, GetObjectTagging and PutObjectTagging on a dict: enough for tag mode."""
+    """HEAD, GET, GetObjectTagging and PutObjectTagging on a dict, unversioned: enough for tag mode."""
 
     def __init__(self, objects: dict[str, bytes]):
         self._data = dict(objects)
@@ -72,7 +72,7 @@ class WorkerFigures:
     objects: int
     no_latency_per_s: float
     get_latency_per_s: float  # 30 ms on every GET
-    all_latency_per_s: float  # 30 ms on every S3 call (HEAD, tagging, GET, PUT tagging)
+    all_latency_per_s: float  # 30 ms on every S3 call (HEAD, tagging, GET, PUT tagging, the HEAD after it)
     ratio: float  # get_latency / no_latency, median of per-round ratios
     all_ratio: float
     prefetch: int

@@ -40,7 +40,9 @@ class Status(str, Enum):
     SCREENED = "screened"  # fetched, screened and tagged (and moved, in move mode) by this run
     SKIPPED = "skipped"  # already tagged by this model version: verdict read back from its tags
     MISSING = "missing"  # gone between listing and fetch (deleted, or moved by another path)
-    CHANGED = "changed"  # re-uploaded during screening: the move's ETag condition refused it
+    # Re-uploaded during screening: the move's ETag condition refused it, or (tag mode, unversioned)
+    # the key held other bytes after tagging. Either way the new bytes carry no verdict: a later run screens them.
+    CHANGED = "changed"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ Three stages per object:
    a review with a named reason.
 3. **apply** (I/O pool): merge the verdict into the object's tags (tag mode), or copy it to
    approved/ or review/ and delete the source after the copy succeeded (move mode), both through
-   the shared ``S3Objects``.
+   the shared ``S3Objects``. In an unversioned bucket a tagged object is HEADed again: if it was
+   replaced meanwhile, the verdict is taken off the new bytes (``verdict_on_screened_bytes``).
 
 At most ``prefetch`` objects are fetched ahead of the one being screened, so memory stays bounded
 by a few photos while S3 latency hides behind decode and inference. S3 failures that survive the
@@ -28,7 +29,7 @@ from ..reasons import Reason
 from ..rules import check_size
 from ..s3_objects import MoveOutcome, ObjectInfo, ObjectTooLarge, S3Objects, SourceChanged
 from ..screening import ScreenResult, refused, screen_bytes
-from ..tags import PriorScreening, fit_metadata, plan_tags, read_screening
+from ..tags import NAMESPACE, PriorScreening, fit_metadata, plan_tags, read_screening
 from .messages import Mode, Rules, Scope, Work, WorkItem
 from .report import ObjectResult, Status, Timings, encode_part, part_key
 
@@ -134,11 +135,36 @@ def apply(f: Fetched, result: ScreenResult | None, timings: Timings, mode: Mode,
         # Live catalog photos stay where they are. When the uploader's tags leave too little room
         # the verdict is compacted (see tags.py); the report keeps the full verdict either way.
         deps.objects.put_tags(info.bucket, info.key, plan.tags, info.version_id)
-        return replace(row, timings=replace(timings, tag=(time.perf_counter() - t0) * 1000))
+        changed = info.version_id is None and not verdict_on_screened_bytes(info, plan.tags, deps.objects)
+        return replace(row, status=Status.CHANGED if changed else row.status,
+                       timings=replace(timings, tag=(time.perf_counter() - t0) * 1000))
     extra = fit_metadata(info.metadata, plan.metadata) if plan.metadata else None
     dest = deps.config.prefixes.destination(info.key, result.approved)
     moved = deps.objects.move(info, dest, plan.tags, extra)
     return _moved_row(row, moved.outcome, moved.destination, replace(timings, move=(time.perf_counter() - t0) * 1000))
+
+
+def verdict_on_screened_bytes(info: ObjectInfo, written: dict[str, str], objects: S3Objects) -> bool:
+    """After tagging in an unversioned bucket: does the key still hold the bytes that were screened?
+
+    PutObjectTagging takes no ETag condition, and without a version id it tags whatever the key
+    holds by then. If the photo was replaced since the GET, the verdict may now sit on bytes
+    nobody screened, and every later run would read it back as this model's and skip them. So
+    when the ETag moved, a verdict found on the new bytes is taken off again (the uploader's tags
+    stay as written), and the object is reported as changed: the next run screens it. Costs one
+    HEAD per object, in unversioned buckets only; a versioned bucket pins the tags to the screened
+    version instead."""
+    now = objects.head(info.bucket, info.key)
+    if now is None or now.etag == info.etag:
+        return True  # unchanged, or deleted since: no stale verdict anywhere
+    try:
+        current = objects.get_tags(now)
+    except SourceChanged:
+        return False  # replaced again, or deleted: whatever holds the key now was never tagged by us
+    ours = {k: v for k, v in written.items() if k.startswith(NAMESPACE)}
+    if ours and all(current.get(k) == v for k, v in ours.items()):
+        objects.put_tags(now.bucket, now.key, {k: v for k, v in current.items() if not k.startswith(NAMESPACE)})
+    return False
 
 
 def _moved_row(row: ObjectResult, outcome: MoveOutcome, destination: str | None, timings: Timings) -> ObjectResult:
