@@ -114,3 +114,55 @@ def test_report_thumbnail_shows_the_srgb_colours():
     managed = thumb(images.encode(encoded, "PNG", icc_profile=icc.ADOBE_RGB))
     ignored = thumb(images.encode(encoded, "PNG"))
     assert np.abs(managed - truth).mean() < np.abs(ignored - truth).mean() / 3
+
+
+def ink_patches(size: int = 768) -> Image.Image:
+    """A CMYK print: paper, 100 % black, each ink at 100 % and 50 % of all three, in flat patches."""
+    im = Image.new("CMYK", (size, size), (0, 0, 0, 0))
+    inks = [(0, 0, 0, 255), (255, 0, 0, 0), (0, 255, 0, 0), (0, 0, 255, 0), (128, 128, 128, 0)]
+    step = size // len(inks)
+    for i, ink in enumerate(inks):
+        im.paste(ink, (i * step, size // 2 - 60, (i + 1) * step, size // 2 + 60))
+    return im, [((i * step + step // 2), size // 2) for i in range(len(inks))]
+
+
+def srgb8(linear: float) -> float:
+    return 255.0 * (12.92 * linear if linear <= 0.0031308 else 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "TIFF"])
+def test_cmyk_print_export_is_seen_through_its_profile(fmt):
+    """100 % black ink is the press's dark grey and 50 % of each ink a light grey, as the embedded
+    profile says; Pillow without the profile would make them RGB 0 and a mid-grey."""
+    im, centres = ink_patches()
+    kw = {"quality": 95} if fmt == "JPEG" else {}
+    managed = decode_rgb(read_header(images.encode(im, fmt, icc_profile=icc.CMYK_PRESS, **kw))[0], 640)
+    naive = decode_rgb(read_header(images.encode(im, fmt, **kw))[0], 640)
+    assert managed.mode == naive.mode == "RGB"
+    scale = managed.width / im.width
+    for (x, y), ink in zip(centres, [(0, 0, 0, 1), (1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0), (0.5, 0.5, 0.5, 0)]):
+        want = [srgb8(v) for v in icc.press_rgb(*ink)]
+        got = managed.getpixel((int(x * scale), int(y * scale)))
+        # Little CMS interpolates the profile's 9-point grid, and JPEG adds its own error.
+        assert max(abs(g - w) for g, w in zip(got, want)) <= 10, (ink, got, want)
+    assert managed.getpixel((int(centres[0][0] * scale), int(centres[0][1] * scale)))[0] > 90  # not black
+    assert naive.getpixel((int(centres[0][0] * scale), int(centres[0][1] * scale)))[0] < 10  # Pillow's reading
+    assert managed.getpixel((5, 5)) == (255, 255, 255)  # blank paper stays white
+
+
+@pytest.mark.parametrize("profile", [icc.ADOBE_RGB, b"not an ICC profile", icc.CMYK_PRESS + b"\0" * (1 << 20)],
+                         ids=["rgb-profile", "garbage", "oversized"])
+def test_cmyk_with_an_unusable_profile_keeps_pillows_conversion(profile):
+    im, _ = ink_patches(256)
+    with_profile = decode_rgb(read_header(images.encode(im, "TIFF", icc_profile=profile))[0], 64)
+    without = decode_rgb(read_header(images.encode(im, "TIFF"))[0], 64)
+    np.testing.assert_array_equal(np.asarray(with_profile), np.asarray(without))
+
+
+def test_cmyk_profile_is_not_applied_again_at_model_size(classifier, config):
+    """The decoder converted the CMYK photo; prepare leaves its RGB pixels alone."""
+    im, _ = ink_patches()
+    data = images.encode(im, "JPEG", quality=95, icc_profile=icc.CMYK_PRESS)
+    raw, header = read_header(data)
+    assert header.mode == "CMYK" and srgb_transform(header.icc_profile, header.mode) is None
+    assert screen_bytes(data, classifier, config, "image/jpeg").scores is not None

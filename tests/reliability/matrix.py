@@ -84,6 +84,11 @@ def cmyk_jpeg() -> bytes:
     return _save(_photo().convert("CMYK"), "JPEG", quality=90)
 
 
+def cmyk_profiled_jpeg() -> bytes:
+    """A Photoshop-style CMYK export: the inks plus the press profile they were separated for."""
+    return _save(_photo().convert("CMYK"), "JPEG", quality=90, icc_profile=icc.CMYK_PRESS)
+
+
 def adobe_rgb_jpeg() -> bytes:
     """A studio export: the photo's colours written in Adobe RGB, the profile embedded."""
     return _save(icc.encode_in(_photo(), icc.ADOBE_RGB), "JPEG", quality=90, icc_profile=icc.ADOBE_RGB)
@@ -234,8 +239,11 @@ CASES: tuple[Case, ...] = (
          ("multi-frame",), "first frame screened, the rest need a person", content_type="image/gif"),
     Case("multipage-tiff", "multi-page TIFF, 3 pages", "incoming/bad/pages.tif", multipage_tiff, "review",
          ("multi-frame",), "first page screened, the rest need a person", content_type="image/tiff"),
-    Case("cmyk-jpeg", "CMYK JPEG (print export)", "incoming/ok/cmyk.jpg", cmyk_jpeg, "approved", (),
-         "converted to RGB", content_type="image/jpeg", check=assert_mode_rgb),
+    Case("cmyk-jpeg", "CMYK JPEG (print export), no profile", "incoming/ok/cmyk.jpg", cmyk_jpeg, "approved", (),
+         "converted to RGB (Pillow's conversion)", content_type="image/jpeg", check=assert_mode_rgb),
+    Case("cmyk-profiled-jpeg", "CMYK JPEG with its print profile embedded", "incoming/ok/cmyk-press.jpg",
+         cmyk_profiled_jpeg, "approved", (), "converted to sRGB through the profile (screener.colour)",
+         content_type="image/jpeg", check=assert_mode_rgb),
     Case("adobe-rgb-jpeg", "JPEG in Adobe RGB, its profile embedded (studio export)", "incoming/ok/adobe.jpg",
          adobe_rgb_jpeg, "approved", (), "colours converted to sRGB at model size (screener.colour)",
          content_type="image/jpeg", check=assert_mode_rgb),

@@ -4,9 +4,10 @@ Two steps, so rules can refuse an input before any pixel is decoded:
 ``read_header`` parses only the header (format, size, frames); ``decode_rgb`` then decodes at
 reduced scale where the format allows it (JPEG DCT scaling via ``Image.draft``), applies the
 EXIF orientation, takes the first frame of animations, composites transparency on white
-(never black) and maps CMYK, 16-bit, float, grayscale and palette images to 8-bit RGB. The
-header keeps any embedded colour profile; ``preprocess`` applies it at model size, where it
-costs a fraction of what it would on the decoded image.
+(never black) and maps CMYK (through its print profile, if it embeds one), 16-bit, float,
+grayscale and palette images to 8-bit RGB. The header keeps any embedded RGB colour profile;
+``preprocess`` applies it at model size, where it costs a fraction of what it would on the
+decoded image.
 
 A JPEG carrying CIPA's Multi-Picture extension is a JPEG with one photo. Cameras store a large
 preview in it, Android's Ultra HDR and iPhones an HDR gain map, 3D cameras the second eye.
@@ -33,6 +34,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, PngImagePlugin, TiffImagePlugin, WebPImagePlugin  # noqa: F401, I001
 from PIL.JpegImagePlugin import JpegImageFile
 
+from .colour import cmyk_to_srgb
 from .reasons import Reason
 
 # ISO-BMFF brands that mark HEIC/HEIF/AVIF: recognisable, but not decodable here.
@@ -158,4 +160,6 @@ def _to_rgb8(im: Image.Image) -> Image.Image:
             top = 1.0
         gray = np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8)
         return Image.fromarray(gray, "L").convert("RGB")
-    return im.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
+    if mode == "CMYK":
+        return cmyk_to_srgb(im)  # through its print profile when it embeds one (colour.py)
+    return im.convert("RGB")  # L, 1, YCbCr, LAB, HSV
