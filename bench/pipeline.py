@@ -124,7 +124,7 @@ def stage_times(data: bytes, clf: Classifier, config: Config) -> tuple[dict[str,
     policy = config.policy_for(manifest)
     t0 = time.thread_time()
     im, header = read_header(data)
-    rules = check_header(header, config.limits)
+    rules = check_header(header, config.limits, manifest.input.analysis_size)
     rgb = decode_rgb(im, manifest.input.analysis_size)
     t1 = time.thread_time()
     x = prepare(rgb, header, manifest.input)

@@ -35,6 +35,33 @@ def test_header_failures(header, reasons, may_decode):
     assert set(r.reasons) == reasons and r.may_decode is may_decode
 
 
+def test_pixel_cap_counts_what_the_decoder_allocates():
+    """4 MP cap; decoded to a short side >= 640. A JPEG is DCT-scaled, a PNG decodes whole."""
+    camera = hdr("JPEG", 9504, 6336)  # 60 MP: 1/8 -> 1188 x 792
+    assert camera.decoded_pixels(640) == 1188 * 792
+    assert check_header(camera, LIMITS, 640).reasons == ()
+    assert check_header(camera, LIMITS).reasons == (Reason.DECOMPRESSION_BOMB,)  # no scaling asked for
+    assert check_header(hdr("PNG", 9504, 6336), LIMITS, 640).reasons == (Reason.DECOMPRESSION_BOMB,)
+    progressive = ImageHeader("JPEG", 9504, 6336, "RGB", 1, None, progressive=True)  # buffers every coefficient
+    assert check_header(progressive, LIMITS, 640).reasons == (Reason.DECOMPRESSION_BOMB,)
+    # A short side under 4 x 640 scales less: 1/2 leaves this panorama 4000 x 1200 = 4.8 MP.
+    assert hdr("JPEG", 8000, 2400).decoded_pixels(640) == 4000 * 1200
+    assert check_header(hdr("JPEG", 8000, 2400), LIMITS, 640).reasons == (Reason.DECOMPRESSION_BOMB,)
+
+
+@pytest.mark.parametrize("size", [(9504, 6336), (8000, 2400), (2560, 1280), (1281, 700), (641, 9000), (300, 200)])
+def test_decoded_pixels_is_what_pillows_draft_gives(size):
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", size, 200).save(buf, "JPEG")
+    im = Image.open(buf)
+    im.draft("RGB", (640, 640))
+    assert hdr("JPEG", *size).decoded_pixels(640) == im.size[0] * im.size[1]
+
+
 @pytest.mark.parametrize("declared, fmt, ok", [
     (None, "JPEG", True), ("binary/octet-stream", "PNG", True), ("image/jpeg", "JPEG", True),
     ("image/jpg", "JPEG", True), ("IMAGE/PNG; charset=x", "PNG", True), ("image/png", "JPEG", False),

@@ -69,6 +69,22 @@ def test_huge_bomb_caught_by_pillow_header_check(classifier, config):
     assert screen(data, classifier, config).reasons == (Reason.DECOMPRESSION_BOMB,)
 
 
+def test_a_camera_jpeg_over_the_pixel_cap_is_decoded_small_and_scored(classifier, config):
+    """61 MP straight from a high-resolution camera: DCT-scaled by 8, it decodes to under 1 MP,
+    so the cap on decoded pixels lets it through where a 61 MP PNG would be refused."""
+    im = Image.new("L", (9504, 6432), 255)
+    im.paste(90, (3000, 2000, 6500, 4400))
+    data = images.encode(im, "JPEG", quality=80)
+    _, header = read_header(data)
+    assert header.pixels > config.limits.max_pixels
+    r = screen(data, classifier, config, "image/jpeg")
+    assert Reason.DECOMPRESSION_BOMB not in r.reasons and r.scores is not None
+    # Progressive, the same photo would need all its DCT coefficients in memory at once: refused.
+    progressive = images.encode(im, "JPEG", quality=80, progressive=True)
+    assert read_header(progressive)[1].progressive
+    assert screen(progressive, classifier, config).reasons == (Reason.DECOMPRESSION_BOMB,)
+
+
 def test_low_resolution_is_still_scored(classifier, config):
     r = screen(images.good_jpeg(size=(300, 300)), classifier, config)
     assert r.reasons == (Reason.LOW_RESOLUTION,) and r.scores is not None

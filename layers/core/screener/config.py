@@ -15,7 +15,7 @@ Environment variables (all optional; defaults in brackets):
     INCOMING_PREFIX [incoming/]  APPROVED_PREFIX [approved/]  REVIEW_PREFIX [review/]
     APPROVAL_POLICY  JSON, e.g. {"allowed_backgrounds": ["white"], "allowed_angles": ["front", "angle"],
                      "thresholds": {"quality": 0.6}, "min_side_px": 800}   [{} = defaults]
-    MAX_IMAGE_BYTES [20971520]  MAX_IMAGE_PIXELS [60000000]
+    MAX_IMAGE_BYTES [20971520]  MAX_IMAGE_PIXELS [60000000]  (pixels decoded: a JPEG's after DCT scaling)
     ALLOWED_FORMATS [JPEG,PNG,WEBP,TIFF,GIF]   Pillow format names
     MODEL_DIR [/opt/model]  ORT_THREADS [1]
 
@@ -39,7 +39,7 @@ from .policy import Policy, Thresholds
 KNOWN_FORMATS = frozenset(DECODABLE_FORMATS)
 DEFAULT_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF", "GIF"})
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # a 24 MP camera JPEG is ~8-12 MB
-DEFAULT_MAX_PIXELS = 60_000_000  # 60 MP: above any product camera, far below a bomb
+DEFAULT_MAX_PIXELS = 60_000_000  # decoded pixels (a JPEG's after DCT scaling: rules.check_header); far below a bomb
 DEFAULT_MIN_SIDE = 500
 THRESHOLD_NAMES = ("background", "angle", "crop", "quality")
 

@@ -63,10 +63,23 @@ class ImageHeader:
     jpeg_luma_q: float | None  # mean of the JPEG luma quantisation table: high = heavily compressed
     # The embedded ICC profile, if any: prepare converts the pixels it describes to sRGB (colour.py).
     icc_profile: bytes | None = field(default=None, repr=False, compare=False)
+    progressive: bool = False  # a progressive JPEG: libjpeg holds every DCT coefficient while decoding
 
     @property
     def pixels(self) -> int:
         return self.width * self.height
+
+    def decoded_pixels(self, min_side: int) -> int:
+        """The pixels whose memory ``decode_rgb(im, min_side)`` needs. A baseline JPEG is DCT-scaled
+        by the largest of 1/8, 1/4, 1/2 that keeps both sides >= ``min_side`` (Pillow's draft rule)
+        and decoded a row of blocks at a time, so a 61 MP camera JPEG needs under 1 MP. Every other
+        format decodes whole, and so, in effect, does a progressive JPEG: libjpeg buffers all of its
+        DCT coefficients (2 bytes each, for every pixel and channel) before the first row comes out."""
+        if self.format != "JPEG" or self.progressive or min_side <= 0:
+            return self.pixels
+        fits = min(self.width // min_side, self.height // min_side)
+        s = next((s for s in (8, 4, 2) if fits >= s), 1)
+        return -(-self.width // s) * -(-self.height // s)
 
 
 def sniff_unsupported(data: bytes) -> str | None:
@@ -109,6 +122,7 @@ def read_header(data: bytes) -> tuple[Image.Image, ImageHeader]:
         frames=frames,
         jpeg_luma_q=q,
         icc_profile=im.info.get("icc_profile") or None,
+        progressive=bool(im.info.get("progressive")),
     )
     return im, header
 

@@ -4,9 +4,9 @@ Public API::
 
     check_size(size: int, limits: RuleLimits) -> Reason | None
         before download, from HEAD's ContentLength: EMPTY or TOO_LARGE_BYTES
-    check_header(header: ImageHeader, limits: RuleLimits) -> RuleResult
-        from the header only: UNSUPPORTED_FORMAT, DECOMPRESSION_BOMB (pixel cap),
-        LOW_RESOLUTION, MULTI_FRAME
+    check_header(header: ImageHeader, limits: RuleLimits, decode_min_side: int = 0) -> RuleResult
+        from the header only: UNSUPPORTED_FORMAT, DECOMPRESSION_BOMB (pixel cap on what the
+        decoder will allocate for a short side >= decode_min_side), LOW_RESOLUTION, MULTI_FRAME
     check_content_type(declared: str | None, header: ImageHeader) -> Reason | None
         CONTENT_TYPE_MISMATCH when the declared type names another format
     RuleResult(reasons, may_decode)
@@ -64,11 +64,16 @@ def check_size(size: int, limits: RuleLimits) -> Reason | None:
     return None
 
 
-def check_header(header: ImageHeader, limits: RuleLimits) -> RuleResult:
+def check_header(header: ImageHeader, limits: RuleLimits, decode_min_side: int = 0) -> RuleResult:
+    """``decode_min_side``: the short side the photo will be decoded to (the model's analysis
+    size). The pixel cap protects memory, so it counts the pixels the decoder needs memory for
+    (``ImageHeader.decoded_pixels``): a 61 or 100 MP baseline camera JPEG, DCT-scaled by 8,
+    passes; a PNG or a progressive JPEG of the same size does not.
+    Pillow itself refuses any image over 2 x Image.MAX_IMAGE_PIXELS (179 MP) when opening it."""
     reasons: list[Reason] = []
     if header.format not in limits.allowed_formats:
         reasons.append(Reason.UNSUPPORTED_FORMAT)
-    if header.pixels > limits.max_pixels or header.width <= 0 or header.height <= 0:
+    if header.decoded_pixels(decode_min_side) > limits.max_pixels or header.width <= 0 or header.height <= 0:
         reasons.append(Reason.DECOMPRESSION_BOMB)
     if min(header.width, header.height) < limits.min_side_px:
         reasons.append(Reason.LOW_RESOLUTION)

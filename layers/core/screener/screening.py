@@ -96,7 +96,7 @@ def screen_bytes(data: bytes, classifier: Classifier, config: Config, content_ty
             return ScreenResult(decide(None, [size_reason], policy), None, None, clock.done(), model_id,
                                 f"{len(data)} bytes")
         im, header = read_header(data)
-        rules = check_header(header, config.limits)
+        rules = check_header(header, config.limits, manifest.input.analysis_size)
         rule_reasons.extend(rules.reasons)
         mismatch = check_content_type(content_type, header)
         if mismatch is not None:

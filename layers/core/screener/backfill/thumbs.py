@@ -18,7 +18,7 @@ def thumbnail_data_uri(data: bytes, side: int = 180) -> str | None:
     """A data: URI of a JPEG no larger than side x side, or None when the bytes do not decode."""
     try:
         im, header = read_header(data)
-        if header.pixels > MAX_THUMB_SOURCE_PIXELS:
+        if header.decoded_pixels(side) > MAX_THUMB_SOURCE_PIXELS:
             return None
         rgb = decode_rgb(im, side)
     except DecodeFailure:
