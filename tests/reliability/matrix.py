@@ -173,6 +173,17 @@ def bomb(side: int) -> Callable[[], bytes]:
     return lambda: images.bomb_png(side)
 
 
+def camera_61mp(progressive: bool = False) -> Callable[[], bytes]:
+    """A 9,504 x 6,336 JPEG (60.2 MP, over the 60 MP cap as stored), as a high-resolution camera
+    writes it. Every 24 x 24 cell is one colour, so it fits under the matrix's 1 MiB byte cap
+    (whole 8 x 8 blocks of one value cost a few bits each) and decodes at 1/8 to exactly the
+    396 x 264-cell product, textured where the statistics look."""
+    def build() -> bytes:
+        big = _photo((396, 264)).resize((9504, 6336), Image.Resampling.NEAREST)
+        return _save(big, "JPEG", quality=75, optimize=True, progressive=progressive)
+    return build
+
+
 def long_key() -> str:
     """A key of exactly S3's 1024-byte limit (UTF-8), in segments of <= 255 bytes (SeaweedFS's
     limit per segment), so the same key is valid on both servers."""
@@ -280,6 +291,14 @@ CASES: tuple[Case, ...] = (
     Case("bomb-8k", "8,000 x 8,000 PNG (64 MP: under Pillow's own limit, over the 60 MP cap)",
          "incoming/bad/bomb-64mp.png", bomb(8_000), "review", ("decompression-bomb",),
          "MAX_IMAGE_PIXELS from the header", content_type="image/png", decoded=False),
+    Case("camera-61mp-jpeg", "61 MP baseline JPEG (a high-resolution camera's, over the 60 MP cap as stored)",
+         "incoming/ok/camera-61mp.jpg", camera_61mp(), "approved", (),
+         "the cap counts decoded pixels: DCT-scaled by 8, it decodes to 0.94 MP", content_type="image/jpeg",
+         check=assert_mode_rgb),
+    Case("progressive-61mp-jpeg", "the same 61 MP photo as a progressive JPEG", "incoming/bad/progressive-61mp.jpg",
+         camera_61mp(progressive=True), "review", ("decompression-bomb",),
+         "libjpeg holds every coefficient of a progressive JPEG: counted whole, refused before decoding",
+         content_type="image/jpeg", decoded=False),
     Case("over-byte-cap", "JPEG of cap + 1 byte", "incoming/bad/huge.jpg", over_cap, "review",
          ("too-large-bytes",), "HEAD size > MAX_IMAGE_BYTES: never downloaded", content_type="image/jpeg",
          decoded=False, downloaded=False),
