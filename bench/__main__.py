@@ -111,6 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     print(table(["without profile", "with profile", "extra", "extra for the first in a container (transform built)"],
                 [[cc.plain_ms, cc.profiled_ms, cc.extra_ms, cc.first_extra_ms]]))
     out["colour"] = asdict(cc)
+    pj = pipeline.progressive_cost(big_jpeg, int8, config, rounds)
+    print(f"\n## Progressive JPEG: {big_jpeg.name} re-encoded baseline and progressive with its own tables "
+          "(thread CPU ms, interleaved)\n")
+    print(table(["baseline MB", "progressive MB", "pipeline: baseline", "pipeline: progressive", "progressive / baseline",
+                 "decode: baseline", "decode: progressive"],
+                [[pj.baseline_mb, pj.progressive_mb, pj.baseline_ms, pj.progressive_ms, f"{pj.ratio:.2f}x",
+                  pj.baseline_decode_ms, pj.progressive_decode_ms]]))
+    out["progressive"] = asdict(pj)
     out["pipeline"] = [{**{k: v for k, v in asdict(f).items() if k != "photo"}, "photo": f.photo.name,
                         "bytes": len(f.photo.data)} for f in figs]
 

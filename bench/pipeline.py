@@ -216,16 +216,58 @@ def with_icc(jpeg: bytes, icc: bytes) -> bytes:
     return jpeg[:2] + b"\xff\xe2" + struct.pack(">H", len(body) + 2) + body + jpeg[2:]
 
 
+def _paired(fa: Callable[[], object], fb: Callable[[], object], rounds: int) -> tuple[list[float], list[float]]:
+    """Thread CPU ms of one call each of ``fa`` and ``fb`` per round, the order alternating."""
+    a: list[float] = []
+    b: list[float] = []
+    for r in range(rounds):
+        for k in ((0, 1) if r % 2 else (1, 0)):
+            (a if k == 0 else b).append(_per_call_ms(fa if k == 0 else fb, 1)[0])
+    return a, b
+
+
 def colour_cost(photo: Photo, clf: Classifier, config: Config, icc: bytes, rounds: int) -> ColourFigures:
     plain, profiled = photo.data, with_icc(photo.data, icc)
     assert read_header(profiled)[1].icc_profile == icc
     screen_bytes(plain, clf, config)
     base = _per_call_ms(lambda: screen_bytes(plain, clf, config), 1)[0]
     first = _per_call_ms(lambda: screen_bytes(profiled, clf, config), 1)[0] - base
-    a: list[float] = []
-    b: list[float] = []
-    for r in range(rounds):
-        for k in ((0, 1) if r % 2 else (1, 0)):
-            (a if k == 0 else b).append(_per_call_ms(lambda: screen_bytes(plain if k == 0 else profiled, clf, config), 1)[0])
+    a, b = _paired(lambda: screen_bytes(plain, clf, config), lambda: screen_bytes(profiled, clf, config), rounds)
     med = statistics.median
     return ColourFigures(med(a), med(b), med(y - x for x, y in zip(a, b)), first)
+
+
+@dataclass(frozen=True)
+class ProgressiveFigures:
+    """Thread CPU ms: the same photo saved baseline and progressive, each re-encoded from the
+    original with its own quantisation tables and subsampling, so only the scan layout differs."""
+
+    baseline_mb: float
+    progressive_mb: float
+    baseline_ms: float  # screen_bytes
+    progressive_ms: float
+    ratio: float  # median per-round progressive / baseline
+    baseline_decode_ms: float  # bare decode to the analysis size
+    progressive_decode_ms: float
+
+
+def progressive_cost(photo: Photo, clf: Classifier, config: Config, rounds: int) -> ProgressiveFigures:
+    """Web exports are often progressive. libjpeg must entropy-decode every scan of a progressive
+    JPEG into a whole-image coefficient buffer before any row comes out, so DCT scaling saves
+    only the inverse DCT: the decode stage, not the model, is what such a photo costs."""
+    def encode(**kw: object) -> bytes:
+        src = Image.open(io.BytesIO(photo.data))
+        buf = io.BytesIO()
+        src.save(buf, "JPEG", quality="keep", **kw)
+        return buf.getvalue()
+
+    base, prog = encode(), encode(progressive=True)
+    assert not read_header(base)[1].progressive and read_header(prog)[1].progressive
+    side = clf.manifest.input.analysis_size
+    for d in (base, prog):
+        screen_bytes(d, clf, config)  # warm
+    a, b = _paired(lambda: screen_bytes(base, clf, config), lambda: screen_bytes(prog, clf, config), rounds)
+    da, db = _paired(lambda: bare_decode(base, side), lambda: bare_decode(prog, side), rounds)
+    med = statistics.median
+    return ProgressiveFigures(len(base) / 1e6, len(prog) / 1e6, med(a), med(b), med(y / x for x, y in zip(a, b)),
+                              med(da), med(db))

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 SECTIONS = ("## Pipeline, bytes -> verdict", "## Against the floor", "## Per stage", "## JPEG decode alone by DCT scale",
-            "## Cold start", "## Peak RSS", "## Backfill worker", "## Targets")
+            "## Colour-managed photo", "## Progressive JPEG", "## Cold start", "## Peak RSS", "## Backfill worker", "## Targets")
 ROWS = ("jpeg-384", "jpeg-512", "png-320", "core (numpy, Pillow, onnxruntime, screener)",
         "upload handler module", "30 ms per GET", "30 ms per call", "pipeline vs naive", "pipeline / floor",
         "cold start to first verdict", "peak RSS", "backfill, 30 ms GET latency vs none", "runtime layers together")
@@ -37,7 +37,8 @@ def test_tiny_bench_prints_every_figure(tmp_path: Path) -> None:
     for heading in SECTIONS + ROWS:
         assert heading in text, f"missing {heading!r} in:\n{text}"
     figs = json.loads(out.read_text())
-    assert {"pipeline", "decode_scales", "cold_start", "rss", "worker"} <= set(figs)
+    assert {"pipeline", "decode_scales", "colour", "progressive", "cold_start", "rss", "worker"} <= set(figs)
+    assert figs["progressive"]["progressive_ms"] > 0 and figs["progressive"]["ratio"] > 0
     assert [p["photo"] for p in figs["pipeline"]] == ["jpeg-384", "jpeg-512", "png-320"]
     for p in figs["pipeline"]:
         assert set(p["stages_ms"]) == {"decode", "preprocess", "infer", "policy"}
