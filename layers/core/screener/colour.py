@@ -17,7 +17,6 @@ Public API::
 
     srgb_transform(icc: bytes | None, mode: str) -> ColourTransform | None   (RGB photos)
     to_srgb(im, transform) -> Image       a converted copy, or ``im`` itself when there is nothing to do
-    as_srgb(im, header) -> Image          to_srgb with the transform for the photo ``header`` describes
     cmyk_to_srgb(im) -> Image             a decoded CMYK image in sRGB, through its profile if usable
 
 ImageCms (Little CMS) is imported on the first profiled photo only. Building a transform costs a
@@ -28,12 +27,9 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PIL import Image
-
-if TYPE_CHECKING:
-    from .decode import ImageHeader
 
 # Image modes whose pixels an RGB profile describes (palette and alpha are RGB by then).
 _RGB_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA"})
@@ -103,8 +99,3 @@ def to_srgb(im: Image.Image, transform: ColourTransform | None) -> Image.Image:
     from PIL import ImageCms  # noqa: PLC0415 - already imported by srgb_transform
 
     return ImageCms.applyTransform(im, transform.transform)
-
-
-def as_srgb(im: Image.Image, header: ImageHeader) -> Image.Image:
-    """``im``, decoded from the photo ``header`` describes (any size), in sRGB."""
-    return to_srgb(im, srgb_transform(header.icc_profile, header.mode))

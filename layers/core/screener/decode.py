@@ -6,8 +6,8 @@ reduced scale where the format allows it (JPEG DCT scaling via ``Image.draft``),
 EXIF orientation, takes the first frame of animations, composites transparency on white
 (never black) and maps CMYK (through its print profile, if it embeds one), 16-bit, float,
 grayscale and palette images to 8-bit RGB. The header keeps any embedded RGB colour profile;
-``preprocess`` applies it at model size, where it costs a fraction of what it would on the
-decoded image.
+``as_srgb`` applies it to an image decoded from that photo, and ``preprocess`` calls it at model
+size, where it costs a fraction of what it would on the decoded image.
 
 A JPEG carrying CIPA's Multi-Picture extension is a JPEG with one photo. Cameras store a large
 preview in it, Android's Ultra HDR and iPhones an HDR gain map, 3D cameras the second eye.
@@ -34,7 +34,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from PIL import BmpImagePlugin, GifImagePlugin, JpegImagePlugin, PngImagePlugin, TiffImagePlugin, WebPImagePlugin  # noqa: F401, I001
 from PIL.JpegImagePlugin import JpegImageFile
 
-from .colour import cmyk_to_srgb
+from .colour import cmyk_to_srgb, srgb_transform, to_srgb
 from .reasons import Reason
 
 # ISO-BMFF brands that mark HEIC/HEIF/AVIF: recognisable, but not decodable here.
@@ -177,3 +177,8 @@ def _to_rgb8(im: Image.Image) -> Image.Image:
     if mode == "CMYK":
         return cmyk_to_srgb(im)  # through its print profile when it embeds one (colour.py)
     return im.convert("RGB")  # L, 1, YCbCr, LAB, HSV
+
+
+def as_srgb(im: Image.Image, header: ImageHeader) -> Image.Image:
+    """``im``, decoded from the photo ``header`` describes (at any size), in sRGB."""
+    return to_srgb(im, srgb_transform(header.icc_profile, header.mode))

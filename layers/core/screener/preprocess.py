@@ -22,8 +22,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from .colour import as_srgb
-from .decode import ImageHeader
+from .decode import ImageHeader, as_srgb
 from .frame_stats import FRAME_FEATURE_NAMES, frame_features
 from .manifest import InputSpec
 

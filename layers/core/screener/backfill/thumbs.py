@@ -6,8 +6,7 @@ import io
 
 from PIL import Image
 
-from ..colour import as_srgb
-from ..decode import DecodeFailure, decode_rgb, read_header
+from ..decode import DecodeFailure, as_srgb, decode_rgb, read_header
 
 
 # Review photos include decompression bombs; never decode those just to draw a thumbnail.
