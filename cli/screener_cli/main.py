@@ -1,4 +1,4 @@
-"""`screener`: screen photos locally, invoke a template function without Docker, run the demo.
+"""`screener`: screen photos locally, invoke a template function without Docker, run the demo, work review/.
 
 Each command lives in its own module exposing ``add_parser(subparsers)``; a new command is one
 more module in COMMANDS.
@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("screen", "invoke", "demo", "backfill")
+COMMANDS = ("screen", "invoke", "demo", "backfill", "review")
 
 
 def build_parser() -> argparse.ArgumentParser:

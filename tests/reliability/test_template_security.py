@@ -134,6 +134,18 @@ def test_the_upload_function_reaches_only_its_three_prefixes_and_never_writes_in
                 assert not res.endswith("${IncomingPrefix}*"), st.get("Sid")
 
 
+def test_reviewers_reach_only_review_and_approved_and_delete_only_in_review():
+    reviewer = [st for o, st, _ in ALLOWS if o == "ReviewerPolicy"]
+    assert reviewer
+    for st in reviewer:
+        for res in resource_strings(st):
+            if res.startswith(BUCKET_ARN + "/"):
+                prefix = res[len(BUCKET_ARN) + 1:]
+                assert prefix in {"${ReviewPrefix}*", "${ApprovedPrefix}*"}, f"{st.get('Sid')}: {res}"
+                if "s3:DeleteObject" in actions(st):
+                    assert prefix == "${ReviewPrefix}*", f"{st.get('Sid')}: a reviewer could delete {res}"
+
+
 def test_no_broad_managed_policies_or_s3_kms_policy_templates():
     for owner, st, _ in statements():
         p = st.get("ManagedOrTemplate")

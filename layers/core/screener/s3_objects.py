@@ -10,6 +10,8 @@ Public API::
       .get_tags(info) -> dict[str, str]   raises SourceChanged
       .put_tags(bucket, key, tags, version_id=None) -> None
       .move(info, dest_key, tags, extra_metadata=None) -> MoveResult
+      .rewrite_in_place(info, tags, metadata) -> None   new tags and metadata, if still that version;
+                                            raises SourceChanged
     ObjectInfo        what HEAD said about the screened object (etag, version, size, headers)
     MoveOutcome       MOVED | COPIED_SOURCE_CHANGED | SUPERSEDED | DUPLICATE | MISSING | TAGGED_IN_PLACE
     MoveResult(outcome, destination, detail)
@@ -220,6 +222,21 @@ class S3Objects:
                 return MoveResult(MoveOutcome.SUPERSEDED, None, "source changed before the copy")
             raise
         return self._delete_screened(info, dest_key)
+
+    def rewrite_in_place(self, info: ObjectInfo, tags: Mapping[str, str], metadata: Mapping[str, str]) -> None:
+        """Replace the object's tags and add ``metadata``, only if it is still the version ``info``
+        describes: a copy onto itself with ``CopySourceIfMatch`` (PutObjectTagging takes no
+        condition). S3 allows a self-copy only when something changes, hence the metadata. The
+        bytes, ETag, content headers and encryption stay; a versioned bucket gains a version.
+        Raises SourceChanged (412, or gone)."""
+        if not metadata:
+            raise ValueError("a copy onto itself must change the metadata")
+        try:
+            self.client.copy_object(**self.copy_request(info, info.key, tags, metadata))
+        except ClientError as e:
+            if _code(e) & (_PRECONDITION | _ABSENT):
+                raise SourceChanged(f"{info.key}: changed or gone since HEAD") from e
+            raise
 
     def copy_request(self, info: ObjectInfo, dest_key: str, tags: Mapping[str, str],
                      extra_metadata: Mapping[str, str] | None = None) -> dict[str, Any]:

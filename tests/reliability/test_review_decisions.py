@@ -1,0 +1,82 @@
+"""A person's decision on a review/ photo keeps the screener's guarantees, on moto and SeaweedFS:
+an approval moves the photo to approved/ without loss, a rejection marks it where it is, and a
+photo replaced while it was being decided is neither published nor marked."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from screener.config import Prefixes
+from screener.review import DECISION_METADATA, DECISION_TAG, ReviewDecision, ReviewOutcome, ReviewRecord, apply_decision
+from screener.review import review_queue
+from screener.s3_objects import S3Objects
+from tests.fixtures import images
+from tests.reliability.conftest import Lambda, md5
+
+AT = datetime(2026, 12, 2, 1, 30, tzinfo=timezone.utc)
+APPROVE = ReviewRecord(ReviewDecision.APPROVE, "alice", AT, "backdrop is the brand's grey")
+REJECT = ReviewRecord(ReviewDecision.REJECT, "bob", AT, "reshoot")
+KEY = "review/catalog/oak chair (2).jpg"
+
+
+def _in_review(store, body: bytes) -> None:
+    """Upload to incoming/ and let the real handler send the photo to review/."""
+    store.put("incoming/catalog/oak chair (2).jpg", body, ContentType="image/jpeg",
+              Metadata={"sku": "OC-2"}, Tagging="uploader=studio-4")
+    [rec] = Lambda()(store.event("incoming/catalog/oak chair (2).jpg"))["records"]
+    assert rec["destination"] == KEY
+
+
+def test_an_approval_publishes_the_photo_byte_for_byte_with_the_decision_on_it(store):
+    body = images.dark_jpeg()  # a dark backdrop: the screener sends it to review
+    _in_review(store, body)
+    before = store.tags(KEY)
+    r = apply_decision(S3Objects(store.wrap(store.client)), Prefixes(), store.bucket, KEY, APPROVE)
+    dest = "approved/catalog/oak chair (2).jpg"
+    assert (r.outcome, r.destination) == (ReviewOutcome.APPROVED, dest)
+    assert store.keys() == [dest] and store.body(dest) == body
+    h = store.client.head_object(Bucket=store.bucket, Key=dest)
+    assert h["ETag"] == md5(body) and h["ContentType"] == "image/jpeg"
+    assert h["Metadata"]["sku"] == "OC-2" and h["Metadata"][DECISION_METADATA] == APPROVE.text
+    tags = store.tags(dest)
+    assert tags[DECISION_TAG] == APPROVE.text and tags["uploader"] == "studio-4"
+    assert tags["screen:verdict"] == "approved" and tags["screen:reasons"] == before["screen:reasons"]
+
+
+def test_a_rejection_leaves_the_photo_in_review_marked(store):
+    body = images.dark_jpeg()
+    _in_review(store, body)
+    r = apply_decision(S3Objects(store.wrap(store.client)), Prefixes(), store.bucket, KEY, REJECT)
+    assert r.outcome is ReviewOutcome.REJECTED
+    assert store.keys() == [KEY] and store.body(KEY) == body
+    h = store.client.head_object(Bucket=store.bucket, Key=KEY)
+    assert h["ETag"] == md5(body) and h["ContentType"] == "image/jpeg" and h["Metadata"]["sku"] == "OC-2"
+    assert store.tags(KEY)[DECISION_TAG] == REJECT.text and store.tags(KEY)["screen:verdict"] == "review"
+    [entry] = review_queue(S3Objects(store.client), Prefixes(), store.bucket)
+    assert entry.key == KEY and entry.decision == REJECT.text and entry.reasons
+
+
+@pytest.mark.parametrize("record", [APPROVE, REJECT], ids=["approve", "reject"])
+def test_a_photo_replaced_while_being_decided_is_neither_published_nor_marked(store, record):
+    store.put(KEY, images.dark_jpeg(), Tagging="screen:verdict=review")
+    newer = images.good_jpeg()
+
+    def replace_first(kwargs: dict) -> None:  # the screener moves a newer photo to the same name
+        if not replaced:
+            replaced.append(store.put(KEY, newer, Tagging="screen:verdict=review&screen:reasons=crop"))
+
+    replaced: list[str] = []
+    objects = S3Objects(store.wrap(store.client, copy_object=replace_first))
+    r = apply_decision(objects, Prefixes(), store.bucket, KEY, record)
+    assert r.outcome is ReviewOutcome.CHANGED
+    assert store.keys() == [KEY] and store.body(KEY) == newer
+    assert store.tags(KEY) == {"screen:verdict": "review", "screen:reasons": "crop"}
+
+
+def test_only_review_photos_are_decided_and_a_missing_one_is_said_so(store):
+    store.put("approved/x.jpg", images.good_jpeg())
+    objects = S3Objects(store.client)
+    assert apply_decision(objects, Prefixes(), store.bucket, "approved/x.jpg", REJECT).outcome is ReviewOutcome.NOT_IN_REVIEW
+    assert apply_decision(objects, Prefixes(), store.bucket, "review/gone.jpg", APPROVE).outcome is ReviewOutcome.MISSING
+    assert store.keys() == ["approved/x.jpg"] and store.tags("approved/x.jpg") == {}
