@@ -20,10 +20,10 @@ REJECT = ReviewRecord(ReviewDecision.REJECT, "bob", AT, "reshoot")
 KEY = "review/catalog/oak chair (2).jpg"
 
 
-def _in_review(store, body: bytes) -> None:
+def _in_review(store, body: bytes, tagging: str = "uploader=studio-4") -> None:
     """Upload to incoming/ and let the real handler send the photo to review/."""
     store.put("incoming/catalog/oak chair (2).jpg", body, ContentType="image/jpeg",
-              Metadata={"sku": "OC-2"}, Tagging="uploader=studio-4")
+              Metadata={"sku": "OC-2"}, Tagging=tagging)
     [rec] = Lambda()(store.event("incoming/catalog/oak chair (2).jpg"))["records"]
     assert rec["destination"] == KEY
 
@@ -42,6 +42,17 @@ def test_an_approval_publishes_the_photo_byte_for_byte_with_the_decision_on_it(s
     tags = store.tags(dest)
     assert tags[DECISION_TAG] == APPROVE.text and tags["uploader"] == "studio-4"
     assert tags["screen:verdict"] == "approved" and tags["screen:reasons"] == before["screen:reasons"]
+
+
+def test_an_uploader_with_nine_tags_keeps_them_and_the_verdict_in_metadata_turns_approved(store):
+    nine = "&".join(f"u{i}=x" for i in range(9))
+    _in_review(store, images.dark_jpeg(), nine)  # the screener could keep only its verdict tag
+    assert store.client.head_object(Bucket=store.bucket, Key=KEY)["Metadata"]["screen-verdict"] == "review"
+    r = apply_decision(S3Objects(store.wrap(store.client)), Prefixes(), store.bucket, KEY, APPROVE)
+    assert r.outcome is ReviewOutcome.APPROVED
+    meta = store.client.head_object(Bucket=store.bucket, Key=r.destination)["Metadata"]
+    assert meta["screen-verdict"] == "approved" and meta[DECISION_METADATA] == APPROVE.text
+    assert store.tags(r.destination) == {**{f"u{i}": "x" for i in range(9)}, DECISION_TAG: APPROVE.text}
 
 
 def test_a_rejection_leaves_the_photo_in_review_marked(store):

@@ -139,8 +139,11 @@ def apply_decision(objects: S3Objects, prefixes: Prefixes, bucket: str, key: str
         plan = decided_tags(objects.get_tags(info), record)
     except SourceChanged:
         return ReviewResult(key, ReviewOutcome.MISSING, detail="deleted while being read")
+    extra = dict(plan.metadata)
+    if record.decision is ReviewDecision.APPROVE and METADATA_PREFIX + "verdict" in info.metadata:
+        extra.setdefault(METADATA_PREFIX + "verdict", "approved")  # where compaction put the verdict
     # S3 keeps 2 KB of user metadata: what does not fit after the uploader's is left out, decision first in.
-    metadata = fit_metadata({k: v for k, v in info.metadata.items() if k not in plan.metadata}, plan.metadata)
+    metadata = fit_metadata({k: v for k, v in info.metadata.items() if k not in extra}, extra)
     if record.decision is ReviewDecision.REJECT:
         return _reject(objects, info, plan.tags, metadata)
     dest = prefixes.approved + key[len(prefixes.review):]
