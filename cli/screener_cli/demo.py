@@ -5,7 +5,8 @@ sample photos and a few bad inputs to incoming/ under realistic keys (spaces, un
 uploader's tags and metadata), builds each S3 event exactly as S3 would (URL-encoded key, eTag,
 size), runs them through the real UploadFunction handler with `screener invoke`'s machinery
 (template environment, layers on sys.path, one fresh process), prints each photo's verdict,
-then lists the bucket to show every object ended in exactly one of approved/ or review/.
+then lists the bucket to show every object ended in exactly one of approved/ or review/. Last,
+the catalog team's turn: one review photo approved and one rejected, as `screener review` does.
 """
 from __future__ import annotations
 
@@ -94,9 +95,32 @@ def run(args: argparse.Namespace) -> int:
         print(f"handler cold start {res.init_ms:.0f} ms; logs in {os.path.relpath(log)}\n")
         print(render(["photo", "verdict", "reasons", "top labels (bg | angle | category)", "destination"], rows,
                      max_width=72))
-        return _check_bucket(s3, uploads, errors)
+        rc = _check_bucket(s3, uploads, errors)
+        if rc == 0:
+            _review(s3)
+        return rc
     finally:
         server.stop()
+
+
+def _review(s3) -> None:
+    """The catalog team's turn, as `screener review` does it: one photo approved, one rejected."""
+    from datetime import datetime, timezone
+
+    from screener.config import Prefixes
+    from screener.review import ReviewDecision, ReviewRecord, apply_decision, review_queue
+    from screener.s3_objects import S3Objects
+
+    objects, at = S3Objects(s3), datetime.now(timezone.utc)
+    print("\ncatalog team (screener review approve / reject):")
+    for key, decision, note in (
+            ("review/catalog/boucle cushion - busy backdrop.jpg", ReviewDecision.APPROVE, "campaign backdrop, on brand"),
+            ("review/catalog/velvet stool - blurred.jpg", ReviewDecision.REJECT, "reshoot: soft focus")):
+        r = apply_decision(objects, Prefixes(), BUCKET, key, ReviewRecord(decision, "demo-reviewer", at, note))
+        print(f"  {r.outcome.value:<9} {key}" + (f" -> {r.destination}" if r.destination != key else ""))
+    rows = [[e.key, " ".join(e.reasons) or "-", e.decision or "waiting"] for e in review_queue(objects, Prefixes(), BUCKET)]
+    print("\nscreener review list:")
+    print(render(["photo", "reasons", "decision"], rows, max_width=60))
 
 
 def _check_bucket(s3, uploads, errors: int) -> int:
