@@ -73,13 +73,16 @@ def _list(objects: S3Objects, prefixes, args: argparse.Namespace) -> int:
     for e in review_queue(objects, prefixes, args.bucket):
         if args.pending and e.decision:
             continue
+        since = e.since.astimezone(timezone.utc) if e.since else None
         if args.json:
-            print(json.dumps({"key": e.key, "size": e.size, "reasons": list(e.reasons), "labels": e.labels,
-                              "decision": e.decision}), flush=True)
+            print(json.dumps({"key": e.key, "size": e.size, "since": since.isoformat() if since else None,
+                              "reasons": list(e.reasons), "labels": e.labels, "decision": e.decision}), flush=True)
             continue
         labels = " | ".join(e.labels[h] for h in ("background", "angle", "crop", "quality") if h in e.labels)
-        rows.append([e.key, " ".join(e.reasons) or "-", labels or "-", e.decision or "waiting"])
+        rows.append([e.key, since.strftime("%Y-%m-%d %H:%MZ") if since else "-", " ".join(e.reasons) or "-",
+                     labels or "-", e.decision or "waiting"])
     if not args.json:
-        print(render(["photo", "reasons", "labels (bg | angle | crop | quality)", "decision"], rows, max_width=60))
+        print(render(["photo (longest waiting first)", "in review since", "reasons",
+                      "labels (bg | angle | crop | quality)", "decision"], rows, max_width=60))
         print(f"\n{len(rows)} photo(s) under {prefixes.review}", file=sys.stderr)
     return 0

@@ -25,7 +25,7 @@ def test_list_shows_each_waiting_photo_with_its_reasons_and_labels(s3, capsys):
     assert main(["review", "list", "--bucket", BUCKET]) == 0
     out = capsys.readouterr().out
     assert "review/catalog/oak chair.jpg" in out and "other:0.64 | front:0.86 | 0.90 | 0.80" in out
-    assert "white:0.99 | side:0.7 | 0.95 | 0.31" in out and out.count("waiting") == 2
+    assert "white:0.99 | side:0.7 | 0.95 | 0.31" in out and out.count("waiting\n") == 2
 
 
 def test_approve_publishes_reject_marks_and_list_pending_shows_what_is_left(s3, capsys):
@@ -37,6 +37,7 @@ def test_approve_publishes_reject_marks_and_list_pending_shows_what_is_left(s3, 
     main(["review", "list", "--bucket", BUCKET, "--json"])
     [row] = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert row["key"] == "review/catalog/lamp - blurred.jpg" and row["reasons"] == ["quality"] and row["decision"] is None
+    assert row["since"].endswith("+00:00")
 
     assert main(["review", "reject", "--bucket", BUCKET, "--by", "bob", "review/catalog/lamp - blurred.jpg"]) == 0
     capsys.readouterr()

@@ -99,3 +99,22 @@ def test_queue_entry_reads_the_full_and_the_packed_tags():
                         "category": "other:0.66"}
     assert e.decision.startswith("rejected")
     assert queue_entry("review/c.jpg", 10, {"screen:verdict": "review"}).reasons == ()
+
+
+def test_the_queue_lists_the_longest_waiting_photo_first():
+    from screener.config import Prefixes
+    from screener.review import review_queue
+    from screener.s3_objects import ListedObject
+
+    class Listing:  # the two S3Objects calls review_queue makes
+        def iter_objects(self, bucket, prefix):
+            return iter([ListedObject("review/b.jpg", 1, '"b"', AT), ListedObject("review/", 0, '""', None),
+                         ListedObject("review/c.jpg", 1, '"c"', None),
+                         ListedObject("review/a.jpg", 1, '"a"', AT - timedelta(days=2))])
+
+        def get_tags(self, info):
+            return {"screen:verdict": "review", "screen:reasons": info.key[7]}
+
+    queue = review_queue(Listing(), Prefixes(), "b")
+    assert [e.key for e in queue] == ["review/a.jpg", "review/b.jpg", "review/c.jpg"]  # undated last, folder skipped
+    assert queue[0].since == AT - timedelta(days=2) and queue[0].reasons == ("a",)

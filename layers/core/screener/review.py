@@ -5,10 +5,10 @@ Public API::
     ReviewDecision                 APPROVE | REJECT
     ReviewRecord(decision, reviewer, at, note="")   .text: "approved by alice at 2026-12-02T01:30Z: note"
     decided_tags(existing, record) -> DecidedTags   the photo's new tag set; what it cannot hold -> metadata
-    queue_entry(key, size, tags) -> QueueEntry      what a reviewer needs to see of one waiting photo
+    queue_entry(key, size, tags, since=None) -> QueueEntry   what a reviewer needs to see of one waiting photo
     ReviewOutcome                  APPROVED | REJECTED | NOT_IN_REVIEW | MISSING | CHANGED
     apply_decision(objects, prefixes, bucket, key, record) -> ReviewResult
-    review_queue(objects, prefixes, bucket) -> Iterator[QueueEntry]
+    review_queue(objects, prefixes, bucket) -> list[QueueEntry]   the longest waiting first
 
 An approved photo moves to approved/ the way the screener moves one (``S3Objects.move``: a copy
 conditional on the ETag the reviewer's read saw, then a conditional delete), so a photo replaced
@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Iterator, Mapping
+from typing import Mapping
 
 from .config import Prefixes
 from .s3_objects import MoveOutcome, ObjectInfo, S3Objects, SourceChanged
@@ -100,16 +100,17 @@ class QueueEntry:
     reasons: tuple[str, ...]  # the screener's; empty when its tags were compacted away
     labels: dict[str, str]  # screen:background / angle / crop / quality / category values, as tagged
     decision: str | None  # the review:decision tag, None while the photo waits
+    since: datetime | None = None  # when the photo arrived in review/ (its copy's Last-Modified)
 
 
-def queue_entry(key: str, size: int, tags: Mapping[str, str]) -> QueueEntry:
+def queue_entry(key: str, size: int, tags: Mapping[str, str], since: datetime | None = None) -> QueueEntry:
     reasons = tuple(r for r in tags.get(NAMESPACE + "reasons", "").split() if r != "none")
     labels = {name: tags[NAMESPACE + name] for name in ("background", "angle", "crop", "quality", "category")
               if NAMESPACE + name in tags}
     if not labels and NAMESPACE + "scores" in tags:  # the packed rung: "bg=white:0.97 angle=front:0.91 ..."
         packed = dict(part.split("=", 1) for part in tags[NAMESPACE + "scores"].split() if "=" in part)
         labels = {_PACKED_NAMES.get(k, k): v for k, v in packed.items()}
-    return QueueEntry(key, size, reasons, labels, tags.get(DECISION_TAG))
+    return QueueEntry(key, size, reasons, labels, tags.get(DECISION_TAG), since)
 
 
 class ReviewOutcome(str, Enum):
@@ -166,9 +167,11 @@ def _reject(objects: S3Objects, info: ObjectInfo, tags: Mapping[str, str], metad
     return ReviewResult(info.key, ReviewOutcome.REJECTED, info.key)
 
 
-def review_queue(objects: S3Objects, prefixes: Prefixes, bucket: str) -> Iterator[QueueEntry]:
-    """Every photo under review/ with what its tags say (one ListObjectsV2 page per 1,000, and one
-    GetObjectTagging per photo: a week's ~600 uploads send a few hundred here at most)."""
+def review_queue(objects: S3Objects, prefixes: Prefixes, bucket: str) -> list[QueueEntry]:
+    """Every photo under review/ with what its tags say, the longest waiting first (one
+    ListObjectsV2 page per 1,000 and one GetObjectTagging per photo: a week's ~600 uploads send a
+    few hundred here at most)."""
+    out = []
     for obj in objects.iter_objects(bucket, prefixes.review):
         if obj.key.endswith("/"):
             continue
@@ -177,4 +180,6 @@ def review_queue(objects: S3Objects, prefixes: Prefixes, bucket: str) -> Iterato
             tags = objects.get_tags(info)
         except SourceChanged:  # decided (moved) or deleted since the listing
             continue
-        yield queue_entry(obj.key, obj.size, tags)
+        out.append(queue_entry(obj.key, obj.size, tags, obj.last_modified))
+    oldest = datetime.max.replace(tzinfo=timezone.utc)
+    return sorted(out, key=lambda e: (e.since or oldest, e.key))

@@ -46,6 +46,7 @@ the whole record, which is safe because every step above is idempotent or condit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Any, Iterator, Mapping
 
@@ -110,6 +111,7 @@ class ListedObject:
     key: str
     size: int
     etag: str
+    last_modified: datetime | None = None  # when this version was written (for review/: when it arrived)
 
 
 @dataclass(frozen=True)
@@ -304,7 +306,8 @@ class S3Objects:
         if token:
             kw["ContinuationToken"] = token
         r = self.client.list_objects_v2(**kw)
-        objs = tuple(ListedObject(c["Key"], int(c.get("Size", 0)), c.get("ETag", "")) for c in r.get("Contents", []))
+        objs = tuple(ListedObject(c["Key"], int(c.get("Size", 0)), c.get("ETag", ""), c.get("LastModified"))
+                     for c in r.get("Contents", []))
         return ListPage(objs, r.get("NextContinuationToken") if r.get("IsTruncated") else None)
 
     def iter_objects(self, bucket: str, prefix: str) -> Iterator[ListedObject]:
