@@ -90,4 +90,7 @@ def test_only_review_photos_are_decided_and_a_missing_one_is_said_so(store):
     objects = S3Objects(store.client)
     assert apply_decision(objects, Prefixes(), store.bucket, "approved/x.jpg", REJECT).outcome is ReviewOutcome.NOT_IN_REVIEW
     assert apply_decision(objects, Prefixes(), store.bucket, "review/gone.jpg", APPROVE).outcome is ReviewOutcome.MISSING
-    assert store.keys() == ["approved/x.jpg"] and store.tags("approved/x.jpg") == {}
+    store.put("review/catalog/", b"")  # a console-made folder marker is no photo
+    assert apply_decision(objects, Prefixes(), store.bucket, "review/catalog/", APPROVE).outcome is ReviewOutcome.NOT_IN_REVIEW
+    assert store.keys("approved/") == ["approved/x.jpg"]
+    assert store.tags("approved/x.jpg") == {}

@@ -131,7 +131,7 @@ class ReviewResult:
 
 def apply_decision(objects: S3Objects, prefixes: Prefixes, bucket: str, key: str,
                    record: ReviewRecord) -> ReviewResult:
-    if not key.startswith(prefixes.review):
+    if not key.startswith(prefixes.review) or key.endswith("/"):
         return ReviewResult(key, ReviewOutcome.NOT_IN_REVIEW, detail=f"only photos under {prefixes.review} are reviewed")
     info = objects.head(bucket, key)
     if info is None:
