@@ -94,3 +94,13 @@ def test_only_review_photos_are_decided_and_a_missing_one_is_said_so(store):
     assert apply_decision(objects, Prefixes(), store.bucket, "review/catalog/", APPROVE).outcome is ReviewOutcome.NOT_IN_REVIEW
     assert store.keys("approved/") == ["approved/x.jpg"]
     assert store.tags("approved/x.jpg") == {}
+
+
+def test_a_photo_approved_but_too_long_a_name_for_approved_is_left_untouched(store):
+    # 1,014 bytes, in segments SeaweedFS accepts: fits under review/, not under a longer prefix.
+    key = "review/" + "/".join(["k" * 250] * 4) + ".jpg"
+    store.put(key, images.good_jpeg(), Tagging="screen:verdict=review")
+    long_approved = Prefixes(incoming="incoming/", approved="published-after-review/", review="review/")
+    r = apply_decision(S3Objects(store.wrap(store.client)), long_approved, store.bucket, key, APPROVE)
+    assert r.outcome is ReviewOutcome.UNMOVABLE
+    assert store.keys() == [key] and store.tags(key) == {"screen:verdict": "review"}

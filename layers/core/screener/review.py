@@ -6,7 +6,7 @@ Public API::
     ReviewRecord(decision, reviewer, at, note="")   .text: "approved by alice at 2026-12-02T01:30Z: note"
     decided_tags(existing, record) -> DecidedTags   the photo's new tag set; what it cannot hold -> metadata
     queue_entry(key, size, tags, since=None) -> QueueEntry   what a reviewer needs to see of one waiting photo
-    ReviewOutcome                  APPROVED | REJECTED | NOT_IN_REVIEW | MISSING | CHANGED
+    ReviewOutcome                  APPROVED | REJECTED | NOT_IN_REVIEW | MISSING | CHANGED | UNMOVABLE
     apply_decision(objects, prefixes, bucket, key, record) -> ReviewResult
     review_queue(objects, prefixes, bucket) -> list[QueueEntry]   the longest waiting first
 
@@ -32,7 +32,8 @@ from enum import Enum
 from typing import Mapping
 
 from .config import Prefixes
-from .s3_objects import MoveOutcome, ObjectInfo, S3Objects, SourceChanged
+from .s3_keys import key_fits
+from .s3_objects import MAX_COPY_BYTES, MoveOutcome, ObjectInfo, S3Objects, SourceChanged
 from .tags import MAX_TAGS, METADATA_PREFIX, NAMESPACE, clean, fit_metadata
 
 DECISION_TAG = "review:decision"
@@ -119,6 +120,7 @@ class ReviewOutcome(str, Enum):
     NOT_IN_REVIEW = "not-in-review"  # the key is not under review/: nothing done
     MISSING = "missing"  # no such photo (already decided and moved, or deleted)
     CHANGED = "changed"  # replaced while being decided: nothing done; look at the new photo
+    UNMOVABLE = "unmovable"  # approved/ cannot hold it (key over 1,024 bytes there, or over 5 GiB): nothing done
 
 
 @dataclass(frozen=True)
@@ -148,14 +150,15 @@ def apply_decision(objects: S3Objects, prefixes: Prefixes, bucket: str, key: str
     if record.decision is ReviewDecision.REJECT:
         return _reject(objects, info, plan.tags, metadata)
     dest = prefixes.approved + key[len(prefixes.review):]
+    if not key_fits(dest) or info.size > MAX_COPY_BYTES:
+        # S3Objects.move would tag such a photo where it lies, and approve it in review/.
+        return ReviewResult(key, ReviewOutcome.UNMOVABLE, detail="approved/ cannot hold it: publish it by hand")
     moved = objects.move(info, dest, plan.tags, metadata)
     if moved.outcome is MoveOutcome.MOVED:
         return ReviewResult(key, ReviewOutcome.APPROVED, dest, moved.detail)
     if moved.outcome is MoveOutcome.COPIED_SOURCE_CHANGED:
         # The reviewed photo is published; a newer one took its name in review/ and waits there.
         return ReviewResult(key, ReviewOutcome.APPROVED, dest, "a newer photo under the same name stays in review")
-    if moved.outcome is MoveOutcome.TAGGED_IN_PLACE:  # no name S3 can hold under approved/, or over 5 GiB
-        return ReviewResult(key, ReviewOutcome.CHANGED, None, f"not moved: {moved.detail}")
     return ReviewResult(key, ReviewOutcome.CHANGED, detail="replaced since it was read: review the new photo")
 
 
