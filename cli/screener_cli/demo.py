@@ -112,10 +112,11 @@ def _review(s3) -> None:
     from screener.s3_objects import S3Objects
 
     objects, at = S3Objects(s3), datetime.now(timezone.utc)
+    # The first two catalog photos the model sent to review, whichever they are for this model.
+    waiting = [e.key for e in review_queue(objects, Prefixes(), BUCKET) if e.key.startswith("review/catalog/")]
     print("\ncatalog team (screener review approve / reject):")
-    for key, decision, note in (
-            ("review/catalog/boucle cushion - busy backdrop.jpg", ReviewDecision.APPROVE, "campaign backdrop, on brand"),
-            ("review/catalog/velvet stool - blurred.jpg", ReviewDecision.REJECT, "reshoot: soft focus")):
+    for key, decision, note in zip(waiting, (ReviewDecision.APPROVE, ReviewDecision.REJECT),
+                                   ("checked by eye, meets the standard", "reshoot needed")):
         r = apply_decision(objects, Prefixes(), BUCKET, key, ReviewRecord(decision, "demo-reviewer", at, note))
         print(f"  {r.outcome.value:<9} {key}" + (f" -> {r.destination}" if r.destination != key else ""))
     rows = [[e.key, " ".join(e.reasons) or "-", e.decision or "waiting"] for e in review_queue(objects, Prefixes(), BUCKET)]
