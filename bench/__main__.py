@@ -142,11 +142,11 @@ def main(argv: list[str] | None = None) -> int:
                                  ("upload handler module (+ powertools, botocore)", handler))]))
     out["cold_start"] = colds
     rss = {p.name: cold.peak_rss(models.model_dir, files[p.name]) for p in photos}
-    if not a.tiny:  # the costliest photo the default rules still decode: sizes memory and timeout
-        worst = worst_case()
-        path = Path(tmp.name) / f"{worst.name}.png"
-        path.write_bytes(worst.data)
-        rss[f"{worst.name} ({worst.mb:.0f} MB, pixel cap)"] = cold.peak_rss(models.model_dir, path)
+    if not a.tiny:  # the costliest photos the default rules still decode: they size memory and timeout
+        for worst in (worst_case(), worst_case(progressive_jpeg=True)):
+            path = Path(tmp.name) / f"worst.{'jpg' if worst.fmt == 'JPEG' else 'png'}"
+            path.write_bytes(worst.data)
+            rss[f"{worst.name} ({worst.mb:.0f} MB, pixel cap)"] = cold.peak_rss(models.model_dir, path)
     print("\n## Peak RSS (VmHWM), fresh process per photo: upload handler module, model loaded, one photo screened\n")
     print(table(["photo", "after model load MB", "peak MB", "screen ms (first call)"],
                 [[n, r["ready_mb"], r["peak_mb"], r["screen_ms"]] for n, r in rss.items()]))

@@ -115,16 +115,26 @@ def photo(fmt: str, side: int, index: int = 0, cache: Path | None = CACHE, proce
     return Photo(name, fmt, side, index, data)
 
 
-def worst_case(cache: Path | None = CACHE, side: int = 7744) -> Photo:
-    """The costliest photo the default rules still decode: ~60 MP (the pixel cap) as PNG, which
-    has no reduced-scale decode, under the 20 MiB byte cap. A smooth upscaled render, since
-    noise at this size would not fit the byte cap. Sizes Lambda's memory and timeout."""
-    path = None if cache is None else cache / f"png-{side}-worstcase.png"
+def worst_case(cache: Path | None = CACHE, side: int = 7744, progressive_jpeg: bool = False) -> Photo:
+    """The costliest photos the default rules still decode, ~60 MP (the pixel cap) under the
+    20 MiB byte cap: as PNG, which has no reduced-scale decode (the most time), or as a progressive
+    JPEG without chroma subsampling, whose every DCT coefficient libjpeg holds at once, 2 bytes
+    per sample (the most memory). A smooth upscaled render, since noise at this size would not fit
+    the byte cap. They size Lambda's memory and timeout."""
+    fmt, ext = ("JPEG", "jpg") if progressive_jpeg else ("PNG", "png")
+    name = f"{fmt.lower()}-{side}{' progressive 4:4:4' if progressive_jpeg else ''}"
+    path = None if cache is None else cache / f"{fmt.lower()}-{side}-worstcase.{ext}"
     if path is not None and path.exists():
-        return Photo(f"png-{side}", "PNG", side, 0, path.read_bytes())
+        return Photo(name, fmt, side, 0, path.read_bytes())
     small = Image.fromarray(render(side // 8, 0), "RGB")
-    data = encode(np.asarray(small.resize((side, side), Image.Resampling.BILINEAR)), "PNG")
+    big = small.resize((side, side), Image.Resampling.BILINEAR)
+    if progressive_jpeg:
+        buf = io.BytesIO()
+        big.save(buf, "JPEG", quality=90, subsampling=0, progressive=True)
+        data = buf.getvalue()
+    else:
+        data = encode(np.asarray(big), "PNG")
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    return Photo(f"png-{side}", "PNG", side, 0, data)
+    return Photo(name, fmt, side, 0, data)
