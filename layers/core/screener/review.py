@@ -32,8 +32,7 @@ from enum import Enum
 from typing import Mapping
 
 from .config import Prefixes
-from .s3_keys import key_fits
-from .s3_objects import MAX_COPY_BYTES, MoveOutcome, ObjectInfo, S3Objects, SourceChanged
+from .s3_objects import MoveOutcome, ObjectInfo, S3Objects, SourceChanged
 from .tags import MAX_TAGS, METADATA_PREFIX, NAMESPACE, clean, fit_metadata
 
 DECISION_TAG = "review:decision"
@@ -150,9 +149,9 @@ def apply_decision(objects: S3Objects, prefixes: Prefixes, bucket: str, key: str
     if record.decision is ReviewDecision.REJECT:
         return _reject(objects, info, plan.tags, metadata)
     dest = prefixes.approved + key[len(prefixes.review):]
-    if not key_fits(dest) or info.size > MAX_COPY_BYTES:
-        # S3Objects.move would tag such a photo where it lies, and approve it in review/.
-        return ReviewResult(key, ReviewOutcome.UNMOVABLE, detail="approved/ cannot hold it: publish it by hand")
+    why = objects.unmovable(info, dest)
+    if why is not None:  # S3Objects.move would tag such a photo where it lies, approving it in review/
+        return ReviewResult(key, ReviewOutcome.UNMOVABLE, detail=f"approved/ cannot hold it ({why}): publish it by hand")
     moved = objects.move(info, dest, plan.tags, metadata)
     if moved.outcome is MoveOutcome.MOVED:
         return ReviewResult(key, ReviewOutcome.APPROVED, dest, moved.detail)

@@ -10,6 +10,7 @@ Public API::
       .get_tags(info) -> dict[str, str]   raises SourceChanged
       .put_tags(bucket, key, tags, version_id=None) -> None
       .move(info, dest_key, tags, extra_metadata=None) -> MoveResult
+      .unmovable(info, dest_key) -> str | None   why move would tag in place instead, or None
       .rewrite_in_place(info, tags, metadata) -> None   new tags and metadata, if still that version;
                                             raises SourceChanged
     ObjectInfo        what HEAD said about the screened object (etag, version, size, headers)
@@ -205,18 +206,23 @@ class S3Objects:
         self.client.put_object_tagging(**kw)
 
     # -- moving --------------------------------------------------------------------------------
+    @staticmethod
+    def unmovable(info: ObjectInfo, dest_key: str) -> str | None:
+        """Why ``move`` could not copy ``info`` to ``dest_key`` (and would tag it in place), or None.
+        Only an over-cap object can be over CopyObject's limit; a multipart copy is not worth it for
+        a photo no one should have uploaded. A name S3 cannot hold: process_object tries review/ first."""
+        if info.size > MAX_COPY_BYTES:
+            return f"{info.size} bytes > CopyObject limit"
+        if not key_fits(dest_key):
+            return f"destination key of {len(dest_key.encode('utf-8'))} bytes > S3's {MAX_KEY_BYTES}"
+        return None
+
     def move(self, info: ObjectInfo, dest_key: str, tags: Mapping[str, str],
              extra_metadata: Mapping[str, str] | None = None) -> MoveResult:
-        if info.size > MAX_COPY_BYTES:
-            # Only an over-cap object can get here; a multipart copy is not worth it for a
-            # photo no one should have uploaded. Its verdict is recorded where it lies.
+        why = self.unmovable(info, dest_key)
+        if why is not None:  # the verdict is recorded where the object lies
             self.put_tags(info.bucket, info.key, tags, info.version_id)
-            return MoveResult(MoveOutcome.TAGGED_IN_PLACE, None, f"{info.size} bytes > CopyObject limit")
-        if not key_fits(dest_key):
-            # S3 cannot hold the object under that name (process_object has tried review/ first).
-            self.put_tags(info.bucket, info.key, tags, info.version_id)
-            return MoveResult(MoveOutcome.TAGGED_IN_PLACE, None,
-                              f"destination key of {len(dest_key.encode('utf-8'))} bytes > S3's {MAX_KEY_BYTES}")
+            return MoveResult(MoveOutcome.TAGGED_IN_PLACE, None, why)
         try:
             self.client.copy_object(**self.copy_request(info, dest_key, tags, extra_metadata))
         except ClientError as e:
