@@ -104,24 +104,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _review(s3) -> None:
-    """The catalog team's turn, as `screener review` does it: one photo approved, one rejected."""
+    """The catalog team's turn, through `screener review`'s own functions: the first two catalog
+    photos the model sent to review (whichever they are for this model), one approved, one rejected."""
     from datetime import datetime, timezone
 
     from screener.config import Prefixes
-    from screener.review import ReviewDecision, ReviewRecord, apply_decision, review_queue
+    from screener.review import ReviewDecision, ReviewRecord, review_queue
     from screener.s3_objects import S3Objects
 
+    from .review import decide, show_queue
+
     objects, at = S3Objects(s3), datetime.now(timezone.utc)
-    # The first two catalog photos the model sent to review, whichever they are for this model.
     waiting = [e.key for e in review_queue(objects, Prefixes(), BUCKET) if e.key.startswith("review/catalog/")]
     print("\ncatalog team (screener review approve / reject):")
     for key, decision, note in zip(waiting, (ReviewDecision.APPROVE, ReviewDecision.REJECT),
                                    ("checked by eye, meets the standard", "reshoot needed")):
-        r = apply_decision(objects, Prefixes(), BUCKET, key, ReviewRecord(decision, "demo-reviewer", at, note))
-        print(f"  {r.outcome.value:<9} {key}" + (f" -> {r.destination}" if r.destination != key else ""))
-    rows = [[e.key, " ".join(e.reasons) or "-", e.decision or "waiting"] for e in review_queue(objects, Prefixes(), BUCKET)]
+        decide(objects, Prefixes(), BUCKET, [key], ReviewRecord(decision, "demo-reviewer", at, note))
     print("\nscreener review list:")
-    print(render(["photo", "reasons", "decision"], rows, max_width=60))
+    show_queue(objects, Prefixes(), BUCKET)
 
 
 def _check_bucket(s3, uploads, errors: int) -> int:

@@ -17,7 +17,7 @@ import os
 import sys
 from datetime import datetime, timezone
 
-from screener.config import ConfigError, load_config
+from screener.config import ConfigError, Prefixes, load_config
 from screener.deps import s3_client
 from screener.review import ReviewDecision, ReviewOutcome, ReviewRecord, apply_decision, review_queue
 from screener.s3_objects import S3Objects
@@ -51,38 +51,43 @@ def run(args: argparse.Namespace) -> int:
         return 2
     objects = S3Objects(s3_client(os.environ))
     if args.action == "list":
-        return _list(objects, prefixes, args)
+        show_queue(objects, prefixes, args.bucket, pending=args.pending, as_json=args.json)
+        return 0
     try:
         record = ReviewRecord(args.decision, args.by, datetime.now(timezone.utc), args.note)
     except ValueError as e:
         print(f"screener review: {e}", file=sys.stderr)
         return 2
+    return 1 if decide(objects, prefixes, args.bucket, args.keys, record) else 0
+
+
+def decide(objects: S3Objects, prefixes: Prefixes, bucket: str, keys: list[str], record: ReviewRecord) -> int:
+    """Apply ``record`` to each key, a line each (failures on stderr); how many failed."""
     failed = 0
-    for key in args.keys:
-        r = apply_decision(objects, prefixes, args.bucket, key, record)
+    for key in keys:
+        r = apply_decision(objects, prefixes, bucket, key, record)
         done = r.outcome in (ReviewOutcome.APPROVED, ReviewOutcome.REJECTED)
         failed += not done
         where = f" -> {r.destination}" if r.destination and r.destination != key else ""
         print(f"{r.outcome.value:<14} {key}{where}{'  (' + r.detail + ')' if r.detail else ''}",
               file=sys.stdout if done else sys.stderr)
-    return 1 if failed else 0
+    return failed
 
 
-def _list(objects: S3Objects, prefixes, args: argparse.Namespace) -> int:
+def show_queue(objects: S3Objects, prefixes: Prefixes, bucket: str, pending: bool = False, as_json: bool = False) -> None:
     rows = []
-    for e in review_queue(objects, prefixes, args.bucket):
-        if args.pending and e.decision:
+    for e in review_queue(objects, prefixes, bucket):
+        if pending and e.decision:
             continue
         since = e.since.astimezone(timezone.utc) if e.since else None
-        if args.json:
+        if as_json:
             print(json.dumps({"key": e.key, "size": e.size, "since": since.isoformat() if since else None,
                               "reasons": list(e.reasons), "labels": e.labels, "decision": e.decision}), flush=True)
             continue
         labels = " | ".join(e.labels[h] for h in ("background", "angle", "crop", "quality") if h in e.labels)
         rows.append([e.key, since.strftime("%Y-%m-%d %H:%MZ") if since else "-", " ".join(e.reasons) or "-",
                      labels or "-", e.decision or "waiting"])
-    if not args.json:
+    if not as_json:
         print(render(["photo (longest waiting first)", "in review since", "reasons",
                       "labels (bg | angle | crop | quality)", "decision"], rows, max_width=60))
         print(f"\n{len(rows)} photo(s) under {prefixes.review}", file=sys.stderr)
-    return 0
