@@ -4,7 +4,7 @@ A fresh clone ships only the INT8 ``model.onnx``. Undoing the quantisation gives
 (the same convolutions, shapes and op count) with fp32 weights, which ONNX Runtime then runs on
 its fp32 kernels: the right thing to time as "fp32 ONNX at batch 1". Its outputs differ from the
 original fp32 export only by the quantisation error, which does not matter for timing. A graph
-shipped fused is first put back in QDQ form (``qdq.py``).
+shipped fused is first put back in QDQ form (``qdq.py``), its stem as trained.
 
 - DequantizeLinear on a constant (weights, biases): folded into an fp32 initializer.
 - QuantizeLinear -> DequantizeLinear on an activation: replaced by a Clip to the range the
@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import onnx
 from onnx import numpy_helper
+
+from model_build.serving_graph import undo_space_to_depth_stem
 
 from .qdq import is_fused, to_qdq
 
@@ -44,7 +46,9 @@ def _saturation(q: onnx.NodeProto, inits: dict[str, onnx.TensorProto]) -> tuple[
 
 
 def dequantize_model(int8: bytes) -> bytes:
-    model = onnx.load_from_string(int8)
+    # The naive baseline runs the network as trained: the stem as the 3x3 stride-2 conv it is,
+    # not the space-to-depth form the build ships for speed (model_build/serving_graph.py).
+    model = undo_space_to_depth_stem(onnx.load_from_string(int8))
     if is_fused(model):  # the shipped graph is saved fused (model_build/serving_graph.py)
         model = to_qdq(model)
     g = model.graph

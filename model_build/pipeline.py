@@ -26,7 +26,7 @@ from .metrics import head_metrics, headline
 from .network import HeadTrainer, ScreenerNet
 from .operating_point import choose, split_half_check, sweep
 from .quantize import ACTIVATION_TYPES, CALIBRATION_IMAGES, exclusion_candidates, preprocess, quantize
-from .serving_graph import fuse, separate_shared_weights
+from .serving_graph import fuse, separate_shared_weights, space_to_depth_stem
 from .train import TrainConfig, fit_temperatures, train_heads
 
 # Quantisation choice (pick_variant). It must not depend on a timing: the build is reproduced
@@ -90,14 +90,16 @@ def pick_variant(variants: dict[str, dict]) -> str:
 def serving_file(qdq: Path, val: FeatureSet) -> tuple[Path, dict]:
     """The file a QDQ graph would ship as (serving_graph.py): fused ahead of time, checked bit for
     bit against the QDQ graph, then with no INT8 weight shared, so that it loads with exact INT8
-    kernels. Both steps are checked on up to 32 validation photos."""
+    kernels, then with the stem as SpaceToDepth + a 2x2 conv (bit for bit the same outputs).
+    Each step is checked on up to 32 validation photos."""
     n_check = min(len(val), 32)
     px, q = val.pixels[:n_check], np.ascontiguousarray(val.quality[:n_check, 0])
     info = {"fused_from_sha256": sha256_file(qdq), "level": "ORT extended (hardware-independent)",
             "checked_identical_on": n_check}
     fused = fuse(qdq, qdq.with_suffix(".fused.onnx"), px, q)
-    served, separated = separate_shared_weights(fused, qdq.with_suffix(".serving.onnx"), px, q)
+    separated_file, separated = separate_shared_weights(fused, qdq.with_suffix(".separated.onnx"), px, q)
     info["separated"] = {**separated, "checked_on": n_check}
+    served, info["stem"] = space_to_depth_stem(separated_file, qdq.with_suffix(".serving.onnx"), px, q)
     return served, info
 
 

@@ -78,8 +78,8 @@ def test_a_fused_graph_that_computes_something_else_is_refused(tmp_path, monkeyp
 
     real = sg._session
 
-    def corrupting(model, level, save_to=None):
-        sess = real(model, level, save_to)
+    def corrupting(model, level, save_to=None, exact_int8=False):
+        sess = real(model, level, save_to, exact_int8)
         if save_to is not None:  # the saved graph gets a different weight: what a bad fuse would do
             m = onnx.load(str(save_to))
             for init in m.graph.initializer:
@@ -190,3 +190,78 @@ def test_an_output_that_reads_the_category_path_may_move_a_little_and_is_reporte
     plain = fuse(_shared_weight_qdq(tmp_path, pixels, quality), tmp_path / "fused_plain.onnx", pixels, quality)
     _, info = separate_shared_weights(plain, tmp_path / "separated_plain.onnx", pixels, quality)
     assert set(info["moved_max_abs_diff"]) == {"category"}  # the background did not read it: checked bit for bit
+
+
+def _stem_qdq(tmp: Path, pixels: np.ndarray, quality: np.ndarray, pads: list[int], stride: int) -> Path:
+    """A 3x3 stem on the image (``pads``: top, left, bottom, right), then a 1x1 conv and a head."""
+    rng = np.random.default_rng(6)
+    inits = [numpy_helper.from_array(rng.normal(0, 0.3, s).astype(np.float32), n)
+             for n, s in (("w1", (8, 3, 3, 3)), ("w2", (8, 8, 1, 1)), ("fc", (8 + 2, 3)))]
+    nodes = [
+        helper.make_node("Conv", [IMAGE_INPUT, "w1"], ["c1"], name="/_conv_stem/Conv", strides=[stride, stride], pads=pads),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"]),
+        helper.make_node("GlobalAveragePool", ["c2"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Concat", ["f", QUALITY_INPUT], ["z"], axis=1),
+        helper.make_node("MatMul", ["z", "fc"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
+    ]
+    return _quantised(tmp / f"stem{stride}_{''.join(map(str, pads))}", nodes, {"probs": 3}, inits, pixels, quality)
+
+
+@pytest.mark.parametrize("pads", [[0, 0, 1, 1], [1, 1, 1, 1], [1, 0, 0, 1]])
+def test_the_stem_as_space_to_depth_computes_the_same_bits_and_undoes_to_the_same_graph(tmp_path, pads):
+    """TF-"same" padding as the backbone has it, symmetric padding, and a mix: the rewritten stem is
+    a 2x2 stride-1 conv over 12 channels after SpaceToDepth, every output bit for bit the same with
+    the fast and the exact INT8 kernels (space_to_depth_stem checks; this test checks again), and
+    undoing it gives back the fused graph's nodes and weights byte for byte."""
+    from model_build.serving_graph import space_to_depth_stem, undo_space_to_depth_stem
+
+    rng = np.random.default_rng(7)
+    pixels = rng.normal(0, 1, (6, 3, 32, 32)).astype(np.float32)
+    quality = rng.normal(0, 1, (6, 2)).astype(np.float32)
+    fused = fuse(_stem_qdq(tmp_path, pixels, quality, pads, 2), tmp_path / "fused.onnx", pixels, quality)
+    out, info = space_to_depth_stem(fused, tmp_path / "s2d.onnx", pixels, quality)
+    assert info["rewritten"] == "/_conv_stem/Conv" and info["kernel_shape"] == [2, 2] and info["in_channels"] == 12
+    graph = onnx.load(str(out)).graph
+    stem = next(n for n in graph.node if n.name == "/_conv_stem/Conv")
+    attrs = {a.name: helper.get_attribute_value(a) for a in stem.attribute}
+    assert attrs["strides"] == [1, 1] and attrs["kernel_shape"] == [2, 2]
+    assert _ops(out)["SpaceToDepth"] == 1
+    for exact in (False, True):
+        a, b = _session(fused, exact), _session(out, exact)
+        for i in range(len(pixels)):
+            feed = {IMAGE_INPUT: pixels[i : i + 1], QUALITY_INPUT: quality[i : i + 1]}
+            assert all(np.array_equal(x, y) for x, y in zip(a.run(None, feed), b.run(None, feed)))
+    original, undone = onnx.load(str(fused)), undo_space_to_depth_stem(onnx.load(str(out)))
+    assert [n.SerializeToString() for n in undone.graph.node] == [n.SerializeToString() for n in original.graph.node]
+    assert sorted(t.SerializeToString() for t in undone.graph.initializer) == \
+        sorted(t.SerializeToString() for t in original.graph.initializer)
+    assert list(undone.metadata_props) == list(original.metadata_props)
+
+
+def test_a_stem_the_rewrite_does_not_fit_is_left_as_it_is(tmp_path):
+    from model_build.serving_graph import space_to_depth_stem
+
+    rng = np.random.default_rng(8)
+    pixels = rng.normal(0, 1, (3, 3, 32, 32)).astype(np.float32)
+    quality = rng.normal(0, 1, (3, 2)).astype(np.float32)
+    fused = fuse(_stem_qdq(tmp_path, pixels, quality, [1, 1, 1, 1], 1), tmp_path / "fused.onnx", pixels, quality)
+    out, info = space_to_depth_stem(fused, tmp_path / "s2d.onnx", pixels, quality)
+    assert info["rewritten"] is None and "stride-2" in info["skipped"]
+    assert _ops(out) == _ops(fused)
+
+
+def test_a_rewritten_stem_that_computes_something_else_is_refused(tmp_path, monkeypatch):
+    import model_build.serving_graph as sg
+
+    rng = np.random.default_rng(9)
+    pixels = rng.normal(0, 1, (3, 3, 32, 32)).astype(np.float32)
+    quality = rng.normal(0, 1, (3, 2)).astype(np.float32)
+    fused = fuse(_stem_qdq(tmp_path, pixels, quality, [0, 0, 1, 1], 2), tmp_path / "fused.onnx", pixels, quality)
+    real = sg._s2d_axis
+    # Each tap's weight put at the other phase: what an off-by-one in the rearrangement would do.
+    monkeypatch.setattr(sg, "_s2d_axis", lambda k, pad: (lambda n, p, taps: (n, p, [(t, a, 1 - d) for t, a, d in taps]))(*real(k, pad)))
+    with pytest.raises(ValueError, match="changed output probs"):
+        sg.space_to_depth_stem(fused, tmp_path / "s2d.onnx", pixels, quality)
