@@ -5,7 +5,9 @@ network on a quiet machine; on this shared 2-core machine absolute times move 2-
 this builds the plain network (backbone + ImageNet FC, the same pretrained weights) and
 quantises it as the shipped model is (static QDQ, per-channel, U8S8), then times
 both on the same prepared photos, interleaved, one ORT thread, batch 1, in thread CPU time, and
-prints the ratio. Absolute times also move with the process's state (torch and the quantiser's
+prints the ratio. Each network is timed twice: with the stem rewritten as SpaceToDepth + a 2x2 conv,
+as the build ships it (model_build/serving_graph.py), and with the stem as trained, so the two
+networks are compared like for like and the rewrite's gain is measured on both. Absolute times also move with the process's state (torch and the quantiser's
 calibration sessions leave threads behind, hence the child process that builds the plain model),
 so read the ratio.
 Needs torch (model_build's requirements), no AWS.
@@ -78,13 +80,18 @@ def main(argv: list[str] | None = None) -> int:
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(1) as pool:
             plain_path = pool.apply(plain_lite0_int8, (Path(tmp), [p.pixels for p in photos]))
+        px = np.concatenate([p.pixels for p in photos[:8]])
+        files = {"shipped": args.model_dir / "model.onnx",
+                 "shipped, stem as trained": as_trained(args.model_dir / "model.onnx", Path(tmp)),
+                 "plain": plain_path,
+                 "plain, stem rewritten": stem_rewritten(plain_path, Path(tmp), px)}
         opts = dict(sess_options=session_options(1), providers=["CPUExecutionProvider"])
-        shipped = ort.InferenceSession(str(args.model_dir / "model.onnx"), **opts)
-        plain = ort.InferenceSession(str(plain_path), **opts)
+        sessions = {k: ort.InferenceSession(str(f), **opts) for k, f in files.items()}
     # The shipped model's inputs are named by its manifest; the plain one by the export above.
     shipped_feeds = [{spec.name: p.pixels, **({spec.quality_features.input_name: p.quality} if spec.quality_features else {})}
                      for p in photos]
-    runs = {"shipped": (shipped, shipped_feeds), "plain": (plain, [{IMAGE_INPUT: p.pixels} for p in photos])}
+    plain_feeds = [{IMAGE_INPUT: p.pixels} for p in photos]
+    runs = {k: (sess, shipped_feeds if k.startswith("shipped") else plain_feeds) for k, sess in sessions.items()}
     for sess, feeds in runs.values():
         for f in feeds[:5]:
             sess.run(None, f)
@@ -96,12 +103,43 @@ def main(argv: list[str] | None = None) -> int:
             for f in feeds:
                 sess.run(None, f)
             ms[name].append((time.thread_time() - t) / len(feeds) * 1000)
-        ratios.append(ms["shipped"][-1] / ms["plain"][-1])
-    print(f"shipped INT8 model  {statistics.median(ms['shipped']):.2f} ms/photo")
-    print(f"plain Lite0 INT8    {statistics.median(ms['plain']):.2f} ms/photo")
-    print(f"shipped / plain     {statistics.median(ratios):.2f}x   "
-          f"(thread CPU, 1 ORT thread, batch 1, median of {args.rounds} rounds x {len(photos)} photos)")
+        ratios.append({"shipped / plain, stems alike": ms["shipped"][-1] / ms["plain, stem rewritten"][-1],
+                       "shipped / plain, as trained": ms["shipped, stem as trained"][-1] / ms["plain"][-1],
+                       "rewritten stem / as trained, shipped": ms["shipped"][-1] / ms["shipped, stem as trained"][-1],
+                       "rewritten stem / as trained, plain": ms["plain, stem rewritten"][-1] / ms["plain"][-1]})
+    for name, v in ms.items():
+        print(f"{LABELS[name]:<38}{statistics.median(v):.2f} ms/photo")
+    for name in ratios[0]:
+        print(f"{name:<38}{statistics.median(r[name] for r in ratios):.2f}x")
+    print(f"(thread CPU, 1 ORT thread, batch 1, median of {args.rounds} rounds x {len(photos)} photos, interleaved)")
     return 0
+
+
+LABELS = {"shipped": "shipped INT8 model", "shipped, stem as trained": "shipped INT8 model, stem as trained",
+          "plain": "plain Lite0 INT8", "plain, stem rewritten": "plain Lite0 INT8, stem rewritten"}
+
+
+def as_trained(shipped: Path, work: Path) -> Path:
+    """The shipped graph with its stem as the 3x3 stride-2 conv it was trained as."""
+    import onnx
+
+    from model_build.serving_graph import undo_space_to_depth_stem
+
+    out = work / "shipped.as_trained.onnx"
+    onnx.save(undo_space_to_depth_stem(onnx.load(str(shipped))), str(out))
+    return out
+
+
+def stem_rewritten(plain_qdq: Path, work: Path, pixels: np.ndarray) -> Path:
+    """The plain network as the build ships its own: fused, then the stem rewritten (both checked
+    bit for bit on ``pixels``)."""
+    from model_build.serving_graph import fuse, space_to_depth_stem
+
+    fused = fuse(plain_qdq, work / "plain.fused.onnx", pixels, pixels[:, :0, 0, 0])
+    out, info = space_to_depth_stem(fused, work / "plain.s2d.onnx", pixels, pixels[:, :0, 0, 0])
+    if info["rewritten"] is None:
+        raise RuntimeError(f"the plain network's stem was not rewritten: {info['skipped']}")
+    return out
 
 
 if __name__ == "__main__":

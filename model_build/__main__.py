@@ -1,4 +1,4 @@
-"""python -m model_build {build-default, train, evaluate, separate-weights}."""
+"""python -m model_build {build-default, train, evaluate, separate-weights, space-to-depth-stem}."""
 from __future__ import annotations
 
 import argparse
@@ -57,10 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--out", type=Path, default=Path("report"))
     e.add_argument("--workers", type=int, default=2)
 
-    w = sub.add_parser("separate-weights", help="rewrite a built model's graph so no INT8 weight is shared (see serving_graph.py)")
-    w.add_argument("--model-dir", type=Path, default=Path("layers/model"))
-    w.add_argument("--version", required=True)
-    w.add_argument("--workers", type=int, default=2)
+    helps = {"separate-weights": "rewrite a built model's graph so no INT8 weight is shared (see serving_graph.py)",
+             "space-to-depth-stem": "rewrite a built model's stem as SpaceToDepth + a 2x2 conv, outputs bit for bit "
+                                    "the same (see serving_graph.py)"}
+    for name, text in helps.items():
+        w = sub.add_parser(name, help=text)
+        w.add_argument("--model-dir", type=Path, default=Path("layers/model"))
+        w.add_argument("--version", required=True)
+        w.add_argument("--workers", type=int, default=2)
 
     args = ap.parse_args(argv)
     if args.cmd == "build-default":
@@ -83,10 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         except ManifestCSVError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-    elif args.cmd == "separate-weights":
-        from .build import separate_weights
+    elif args.cmd in ("separate-weights", "space-to-depth-stem"):
+        from .build import rewrite_graph
 
-        separate_weights(args.model_dir, args.version, workers=args.workers)
+        rewrite_graph(args.model_dir, args.cmd, args.version, workers=args.workers)
     elif args.cmd == "evaluate":
         from .build import evaluate_model
 

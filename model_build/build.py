@@ -17,11 +17,13 @@ from .features_cache import DEFAULT_CACHE, FeatureSet, extract
 from .input_spec import DEFAULT_QUALITY_FEATURES, input_spec
 from .manifest_csv import read_manifest
 from .pipeline import PackageConfig, package
-from .serving_graph import separate_shared_weights
+from .serving_graph import separate_shared_weights, space_to_depth_stem
 from .synthetic import SynthItem
 from .train import TrainConfig, cached_blocks
 
-DEFAULT_VERSION = "1.7.0"
+# 1.7.1 is 1.7.0 with its stem rewritten (serving_graph.space_to_depth_stem): the same outputs bit
+# for bit; a build from this source writes that graph itself.
+DEFAULT_VERSION = "1.7.1"
 
 
 @dataclass
@@ -223,20 +225,30 @@ def evaluate_model(
     return result
 
 
-def separate_weights(model_dir: Path, version: str, workers: int = 2, cache_dir: Path | None = DEFAULT_CACHE,
-                     check_photos: int = 64, log: Callable[[str], None] = print) -> dict:
-    """Give a model built before serving_graph.separate_shared_weights existed (1.5.0) its
-    separated graph, in place, under a new version: the same weights and thresholds, every policy
-    output bit for bit the same (checked on validation photos regenerated from the manifest), the
-    category's probabilities within the recorded difference. The manifest says what was done."""
+# Rewrites of a built model's serving graph (serving_graph.py) that a build now applies itself:
+# command name -> (the rewrite, the manifest's serving_graph key it records under).
+GRAPH_REWRITES = {
+    "separate-weights": (separate_shared_weights, "separated"),
+    "space-to-depth-stem": (space_to_depth_stem, "stem"),
+}
+
+
+def rewrite_graph(model_dir: Path, rewrite: str, version: str, workers: int = 2, cache_dir: Path | None = DEFAULT_CACHE,
+                  check_photos: int = 64, log: Callable[[str], None] = print) -> dict:
+    """Give a model built before one of ``GRAPH_REWRITES`` existed that rewrite, in place, under a
+    new version: the same weights and thresholds. The rewrite checks its own promise on validation
+    photos regenerated from the manifest (every policy output bit for bit; separating weights may
+    move the category's probabilities, within the recorded difference). The manifest says what
+    was done, with the model's time before and after on the same machine."""
     import tempfile
 
+    fn, key = GRAPH_REWRITES[rewrite]
     raw = json.loads((model_dir / "manifest.json").read_text())
     manifest, blob = load_manifest(model_dir)
     val = built_sets(model_dir, raw, manifest.input, ("validation",), workers, cache_dir, log)["validation"]
     px, q = val.pixels[:check_photos], np.ascontiguousarray(val.quality[:check_photos, 0])
     with tempfile.TemporaryDirectory() as tmp:
-        out, separated = separate_shared_weights(model_dir / "model.onnx", Path(tmp) / "model.onnx", px, q)
+        out, info = fn(model_dir / "model.onnx", Path(tmp) / "model.onnx", px, q)
         new_blob = out.read_bytes()
     # Same machine, same photos. The exact U8U8 kernels are what a CPU without VNNI runs.
     lat = {"before_ms": latency_ms(blob, px[:20], q[:20], exact_int8=False)["median"],
@@ -245,15 +257,15 @@ def separate_weights(model_dir: Path, version: str, workers: int = 2, cache_dir:
     (model_dir / "model.onnx").write_bytes(new_blob)
     raw["version"] = version
     raw["sha256"] = sha256_file(model_dir / "model.onnx")
-    raw["evaluation"]["serving_graph"]["separated"] = {
-        **separated, "checked_on": len(px), "from_version": manifest.version,
+    raw["evaluation"]["serving_graph"][key] = {
+        **info, "checked_on": len(px), "from_version": manifest.version,
         "latency_same_machine": lat,
-        "note": "graph rewritten after the build (python -m model_build separate-weights); weights, thresholds and "
+        "note": f"graph rewritten after the build (python -m model_build {rewrite}); weights, thresholds and "
                 "every other figure are the build's",
     }
     (model_dir / "manifest.json").write_text(json.dumps(raw, indent=2, default=float) + "\n")
     load_manifest(model_dir)
-    log(f"{model_dir}: {manifest.version} -> {version}; separated {separated['float_convs']}, category max |diff| "
-        f"{separated['category_max_abs_diff']:.4f}; latency {lat['before_ms']:.2f} -> {lat['after_ms']:.2f} ms "
+    log(f"{model_dir}: {manifest.version} -> {version}; {rewrite}: {json.dumps(info, default=float)[:300]}; "
+        f"latency {lat['before_ms']:.2f} -> {lat['after_ms']:.2f} ms "
         f"({lat['after_exact_int8_ms']:.2f} ms with exact INT8 kernels)")
     return raw

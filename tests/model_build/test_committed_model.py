@@ -83,6 +83,23 @@ def test_the_shipped_graph_is_fused_ahead_of_time():
     assert ops["DequantizeLinear"] + ops["QuantizeLinear"] < 10 + 2 * separated
 
 
+def test_the_shipped_stem_is_space_to_depth_and_undoes_to_the_conv_as_trained():
+    """The build ships the stem as SpaceToDepth + a 2x2 conv (serving_graph.space_to_depth_stem),
+    which checked every output bit for bit; undone, it is the 3x3 stride-2 conv of the backbone."""
+    from model_build.serving_graph import undo_space_to_depth_stem
+
+    model = onnx.load(str(MODEL_DIR / "model.onnx"))
+    stem = json.loads((MODEL_DIR / "manifest.json").read_text())["evaluation"]["serving_graph"]["stem"]
+    assert stem["rewritten"] == "/_conv_stem/Conv" and stem["checked_identical_on"] >= 32
+    assert Counter(n.op_type for n in model.graph.node)["SpaceToDepth"] == 1
+    undone = undo_space_to_depth_stem(model)
+    conv = next(n for n in undone.graph.node if n.name == "/_conv_stem/Conv")
+    weight = next(t for t in undone.graph.initializer if t.name == conv.input[3])
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in conv.attribute}
+    assert list(weight.dims) == [32, 3, 3, 3] and attrs["strides"] == [2, 2]
+    assert not any(n.op_type == "SpaceToDepth" for n in undone.graph.node)
+
+
 def test_the_shipped_graph_loads_with_exact_int8_kernels_and_serving_computes_them(clf, skimage_data):
     """On a CPU without VNNI, serving asks ORT for exact INT8 kernels, which refuse an INT8 weight
     shared by two quantised convs. On this CPU, whatever it is, serving's scores are the exact
