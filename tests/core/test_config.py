@@ -1,5 +1,6 @@
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +57,18 @@ def test_destination_keeps_the_rest_of_the_key():
     assert p.destination("incoming/x.png", False) == "review/x.png"
     with pytest.raises(ValueError):
         p.destination("other/x.png", True)
+
+
+def test_the_pixel_cap_goes_no_higher_than_pillow_opens():
+    """Pillow refuses any image over 2 x Image.MAX_IMAGE_PIXELS when opening it, so a cap above
+    that would promise to screen photos the decoder refuses; the template's MaxValue says the same."""
+    from PIL import Image
+
+    from screener.config import PILLOW_OPEN_LIMIT
+
+    assert PILLOW_OPEN_LIMIT == 2 * Image.MAX_IMAGE_PIXELS
+    assert load_config({"MAX_IMAGE_PIXELS": str(PILLOW_OPEN_LIMIT)}).limits.max_pixels == PILLOW_OPEN_LIMIT
+    with pytest.raises(ConfigError, match="MAX_IMAGE_PIXELS=178956971"):
+        load_config({"MAX_IMAGE_PIXELS": str(PILLOW_OPEN_LIMIT + 1)})
+    template = (Path(__file__).resolve().parents[2] / "template.yaml").read_text()
+    assert f"MaxValue: {PILLOW_OPEN_LIMIT}" in template

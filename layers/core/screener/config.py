@@ -15,7 +15,7 @@ Environment variables (all optional; defaults in brackets):
     INCOMING_PREFIX [incoming/]  APPROVED_PREFIX [approved/]  REVIEW_PREFIX [review/]
     APPROVAL_POLICY  JSON, e.g. {"allowed_backgrounds": ["white"], "allowed_angles": ["front", "angle"],
                      "thresholds": {"quality": 0.6}, "min_side_px": 800}   [{} = defaults]
-    MAX_IMAGE_BYTES [20971520]  MAX_IMAGE_PIXELS [60000000]  (pixels decoded: a JPEG's after DCT scaling)
+    MAX_IMAGE_BYTES [20971520]  MAX_IMAGE_PIXELS [60000000]  (pixels decoded: a JPEG's after DCT scaling; at most 178956970, where Pillow stops opening images)
     ALLOWED_FORMATS [JPEG,PNG,WEBP,TIFF,GIF]   Pillow format names
     MODEL_DIR [/opt/model]  ORT_THREADS [1]
 
@@ -40,6 +40,9 @@ KNOWN_FORMATS = frozenset(DECODABLE_FORMATS)
 DEFAULT_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF", "GIF"})
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # a 24 MP camera JPEG is ~8-12 MB
 DEFAULT_MAX_PIXELS = 60_000_000  # decoded pixels (a JPEG's after DCT scaling: rules.check_header); far below a bomb
+# Pillow refuses to open any image over 2 x Image.MAX_IMAGE_PIXELS, whatever our cap says, so a
+# larger cap would only promise what the decoder will not do (test_config checks the figure).
+PILLOW_OPEN_LIMIT = 178_956_970
 DEFAULT_MIN_SIDE = 500
 THRESHOLD_NAMES = ("background", "angle", "crop", "quality")
 
@@ -221,7 +224,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             formats = DEFAULT_FORMATS
     limits = RuleLimits(
         max_bytes=env_int(env, "MAX_IMAGE_BYTES", DEFAULT_MAX_BYTES, 1024, 5 * 1024**3, errors),
-        max_pixels=env_int(env, "MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, 10_000, 500_000_000, errors),
+        max_pixels=env_int(env, "MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS, 10_000, PILLOW_OPEN_LIMIT, errors),
         allowed_formats=formats,
         min_side_px=min_side,
     )

@@ -69,7 +69,8 @@ def check_header(header: ImageHeader, limits: RuleLimits, decode_min_side: int =
     size). The pixel cap protects memory, so it counts the pixels the decoder needs memory for
     (``ImageHeader.decoded_pixels``): a 61 or 100 MP baseline camera JPEG, DCT-scaled by 8,
     passes; a PNG or a progressive JPEG of the same size does not.
-    Pillow itself refuses any image over 2 x Image.MAX_IMAGE_PIXELS (179 MP) when opening it."""
+    Pillow itself refuses any image over 2 x Image.MAX_IMAGE_PIXELS (179 MP) when opening it, so
+    the configured cap can go no higher (config.PILLOW_OPEN_LIMIT)."""
     reasons: list[Reason] = []
     if header.format not in limits.allowed_formats:
         reasons.append(Reason.UNSUPPORTED_FORMAT)
