@@ -36,10 +36,31 @@ def test_the_record_says_who_decided_what_and_when_in_s3_tag_characters():
     assert len(long.text) == 256 and is_valid_tag(DECISION_TAG, long.text)
 
 
-@pytest.mark.parametrize("name", ["", "   ", "!!!", "李娜"])
+@pytest.mark.parametrize("name", ["", "   ", "!!!", ",;()"])
 def test_a_decision_needs_a_name(name):
     with pytest.raises(ValueError, match="reviewer's name"):
         approve(by=name)
+
+
+@pytest.mark.parametrize("name, note", [("李娜", "背景太暗"), ("Zoë Müller", "très bien"), ("Дмитрий", "ок")])
+def test_a_name_or_note_in_any_script_keeps_its_letters_in_the_tag_and_travels_as_ascii_metadata(name, note):
+    """S3 takes letters of any script in tag values; metadata are HTTP headers, ASCII only
+    (botocore refuses anything else), so there the record is an RFC 2047 encoded word, which
+    decodes back to the tag's text."""
+    from email.header import decode_header
+
+    record = approve(note, by=name)
+    assert record.text == f"approved by {name} at 2026-12-02T01:30Z: {note}"
+    assert is_valid_tag(DECISION_TAG, record.text)
+    meta = decided_tags(SCREENED, record).metadata[DECISION_METADATA]
+    assert meta.isascii() and meta.startswith("=?UTF-8?B?")
+    (raw, charset), = decode_header(meta)
+    assert raw.decode(charset) == record.text
+    assert approve(by="alice").metadata_text == approve(by="alice").text  # ASCII stays as it is
+
+
+def test_a_decomposed_accent_is_composed_not_replaced():
+    assert approve(by="Zoe\u0308").text.startswith("approved by Zoë at")
 
 
 def test_approval_flips_the_verdict_and_keeps_the_reasons_it_overruled():

@@ -68,6 +68,22 @@ def test_a_rejection_leaves_the_photo_in_review_marked(store):
     assert entry.key == KEY and entry.decision == REJECT.text and entry.reasons
 
 
+@pytest.mark.parametrize("decision", list(ReviewDecision), ids=lambda d: d.value)
+def test_a_reviewer_named_in_another_script_is_recorded_in_full(store, decision):
+    """The tag keeps the letters (S3 takes letters of any script in tag values); the metadata, an
+    HTTP header, carries the same text as an RFC 2047 encoded word, which the server stores as is."""
+    from email.header import decode_header
+
+    record = ReviewRecord(decision, "李娜", AT, "Hintergrund zu dunkel")
+    _in_review(store, images.dark_jpeg())
+    r = apply_decision(S3Objects(store.wrap(store.client)), Prefixes(), store.bucket, KEY, record)
+    dest = r.destination or KEY
+    assert store.tags(dest)[DECISION_TAG] == record.text == "%s by 李娜 at 2026-12-02T01:30Z: Hintergrund zu dunkel" % decision.value
+    meta = store.client.head_object(Bucket=store.bucket, Key=dest)["Metadata"][DECISION_METADATA]
+    (raw, charset), = decode_header(meta)
+    assert raw.decode(charset) == record.text
+
+
 @pytest.mark.parametrize("record", [APPROVE, REJECT], ids=["approve", "reject"])
 def test_a_photo_replaced_while_being_decided_is_neither_published_nor_marked(store, record):
     store.put(KEY, images.dark_jpeg(), Tagging="screen:verdict=review")

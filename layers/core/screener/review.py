@@ -33,7 +33,7 @@ from typing import Mapping
 
 from .config import Prefixes
 from .s3_objects import MoveOutcome, ObjectInfo, S3Objects, SourceChanged
-from .tags import MAX_TAGS, METADATA_PREFIX, NAMESPACE, clean, fit_metadata
+from .tags import MAX_TAGS, METADATA_PREFIX, NAMESPACE, clean_text, fit_metadata, header_value
 
 DECISION_TAG = "review:decision"
 DECISION_METADATA = METADATA_PREFIX + "review"
@@ -57,16 +57,21 @@ class ReviewRecord:
     note: str = ""
 
     def __post_init__(self) -> None:
-        if not clean(self.reviewer).strip(" _"):
-            # Metadata travels as HTTP headers: ASCII only, so a name must have some ASCII in it.
-            raise ValueError("a review needs the reviewer's name, in ASCII letters, digits or . _ - @")
+        if not clean_text(self.reviewer).strip(" _"):
+            raise ValueError("a review needs the reviewer's name, in letters, digits or . _ - @")
 
     @property
     def text(self) -> str:
-        """One tag value (S3's charset, <= 256 characters): who decided what, when, and why."""
+        """One tag value (S3's charset, <= 256 characters): who decided what, when, and why. A name
+        or note in any script keeps its letters; only characters S3 refuses in tags become _."""
         stamp = self.at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
-        text = f"{self.decision.value} by {clean(self.reviewer, 64)} at {stamp}"
-        return clean(f"{text}: {self.note}" if self.note.strip() else text)
+        text = f"{self.decision.value} by {clean_text(self.reviewer, 64)} at {stamp}"
+        return clean_text(f"{text}: {self.note}" if self.note.strip() else text)
+
+    @property
+    def metadata_text(self) -> str:
+        """``text`` as a metadata value: ASCII, RFC 2047-encoded when the name or note is not."""
+        return header_value(self.text)
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def decided_tags(existing: Mapping[str, str], record: ReviewRecord) -> DecidedTa
     tags = {k: v for k, v in existing.items() if k != DECISION_TAG}
     if record.decision is ReviewDecision.APPROVE and NAMESPACE + "verdict" in tags:
         tags[NAMESPACE + "verdict"] = "approved"
-    metadata = {DECISION_METADATA: record.text}
+    metadata = {DECISION_METADATA: record.metadata_text}
     if sum(1 for k in tags if not k.startswith(NAMESPACE)) < MAX_TAGS:  # never at the uploader's expense
         for key in _YIELD_ORDER:
             if len(tags) < MAX_TAGS:

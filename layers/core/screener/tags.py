@@ -7,6 +7,8 @@ Public API::
     Compaction: FULL > PACKED > MINIMAL > VERDICT > NONE
     encode_tagging(tags) -> str      the x-amz-tagging form CopyObject/PutObject take
     fit_metadata(existing, extra) -> dict[str, str]   extra entries that fit S3's 2 KB budget
+    clean_text(value) -> str         a person's words in S3's tag charset, letters of any script kept
+    header_value(value) -> str       ASCII for metadata: as is, or an RFC 2047 encoded word
     is_valid_tag(key, value) -> bool
     read_screening(tags) -> PriorScreening | None   verdict, model, reasons, category read back
 
@@ -38,7 +40,9 @@ Tags in the ``screen:`` namespace already on the object (a previous screening) a
 """
 from __future__ import annotations
 
+import base64
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Mapping
@@ -56,6 +60,7 @@ METADATA_PREFIX = "screen-"
 # Our own values stay ASCII; S3 also accepts Unicode letters, which uploader tags may use.
 _UNSAFE = re.compile(r"[^A-Za-z0-9 +\-=._:/@]")
 _S3_TAG_CHARS = re.compile(r"^[\w\s+\-=.:/@]*$", re.UNICODE)
+_UNSAFE_TEXT = re.compile(r"[^\w +\-=.:/@]")  # \w: letters and digits of every script, and _
 
 
 class Compaction(str, Enum):
@@ -75,6 +80,20 @@ class TagPlan:
 
 def clean(value: str, limit: int = MAX_VALUE_LEN) -> str:
     return _UNSAFE.sub("_", value)[:limit]
+
+
+def clean_text(value: str, limit: int = MAX_VALUE_LEN) -> str:
+    """What a person wrote (a reviewer's name, a note) in S3's tag charset: letters and digits of
+    any script stay, as S3 allows; composed first (NFC), so an accented letter stays one letter."""
+    return _UNSAFE_TEXT.sub("_", unicodedata.normalize("NFC", value))[:limit]
+
+
+def header_value(value: str) -> str:
+    """A metadata value as HTTP headers carry it: ASCII as it is, anything else as an RFC 2047
+    encoded word (the form S3 itself returns non-ASCII metadata in; botocore refuses non-ASCII)."""
+    if value.isascii():
+        return value
+    return "=?UTF-8?B?" + base64.b64encode(value.encode()).decode("ascii") + "?="
 
 
 def is_valid_tag(key: str, value: str) -> bool:
