@@ -139,3 +139,20 @@ def test_the_queue_lists_the_longest_waiting_photo_first():
     queue = review_queue(Listing(), Prefixes(), "b")
     assert [e.key for e in queue] == ["review/a.jpg", "review/b.jpg", "review/c.jpg"]  # undated last, folder skipped
     assert queue[0].since == AT - timedelta(days=2) and queue[0].reasons == ("a",)
+
+
+def test_what_the_tag_limit_pushed_into_metadata_is_read_back_for_the_queue():
+    """An uploader with ten tags leaves the screening and the decision to the metadata: the queue
+    reads them back from there (a name in another script decoded), and tags win over metadata."""
+    from screener.review import needs_metadata, recorded
+
+    uploader = {f"u{i}": "x" for i in range(10)}
+    assert needs_metadata(uploader) and not needs_metadata({**SCREENED})
+    record = ReviewRecord(ReviewDecision.REJECT, "李娜", AT, "reshoot")
+    meta = {"sku": "OC-2", "screen-verdict": "review", "screen-reasons": "crop quality",
+            "screen-background": "white:0.99", DECISION_METADATA: record.metadata_text}
+    entry = queue_entry("review/a.jpg", 10, recorded(uploader, meta))
+    assert entry.reasons == ("crop", "quality") and entry.labels == {"background": "white:0.99"}
+    assert entry.decision == record.text
+    assert recorded({"screen:reasons": "crop"}, {"screen-reasons": "quality"})["screen:reasons"] == "crop"
+    assert "sku" not in recorded({}, meta) and "screen:sku" not in recorded({}, meta)

@@ -55,6 +55,19 @@ def test_an_uploader_with_nine_tags_keeps_them_and_the_verdict_in_metadata_turns
     assert store.tags(r.destination) == {**{f"u{i}": "x" for i in range(9)}, DECISION_TAG: APPROVE.text}
 
 
+def test_the_queue_shows_the_reasons_and_decision_an_uploaders_ten_tags_left_to_the_metadata(store):
+    ten = "&".join(f"u{i}=x" for i in range(10))
+    _in_review(store, images.dark_jpeg(), ten)  # no tag left for the screener: all of it is metadata
+    [waiting] = review_queue(S3Objects(store.client), Prefixes(), store.bucket)
+    assert waiting.reasons and waiting.labels and waiting.decision is None
+    record = ReviewRecord(ReviewDecision.REJECT, "Zoë", AT, "reshoot")
+    assert apply_decision(S3Objects(store.wrap(store.client)), Prefixes(), store.bucket, KEY, record).outcome \
+        is ReviewOutcome.REJECTED
+    assert store.tags(KEY) == {f"u{i}": "x" for i in range(10)}
+    [decided] = review_queue(S3Objects(store.client), Prefixes(), store.bucket)
+    assert decided.decision == record.text and decided.reasons == waiting.reasons
+
+
 def test_a_rejection_leaves_the_photo_in_review_marked(store):
     body = images.dark_jpeg()
     _in_review(store, body)

@@ -6,6 +6,7 @@ Public API::
     ReviewRecord(decision, reviewer, at, note="")   .text: "approved by alice at 2026-12-02T01:30Z: note"
     decided_tags(existing, record) -> DecidedTags   the photo's new tag set; what it cannot hold -> metadata
     queue_entry(key, size, tags, since=None) -> QueueEntry   what a reviewer needs to see of one waiting photo
+    recorded(tags, metadata) -> dict   the tags, with what the 10-tag limit pushed into metadata put back
     ReviewOutcome                  APPROVED | REJECTED | NOT_IN_REVIEW | MISSING | CHANGED | UNMOVABLE
     apply_decision(objects, prefixes, bucket, key, record) -> ReviewResult
     review_queue(objects, prefixes, bucket) -> list[QueueEntry]   the longest waiting first
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from email.header import decode_header, make_header
 from enum import Enum
 from typing import Mapping
 
@@ -108,6 +110,25 @@ class QueueEntry:
     since: datetime | None = None  # when the photo arrived in review/ (its copy's Last-Modified)
 
 
+def recorded(tags: Mapping[str, str], metadata: Mapping[str, str]) -> dict[str, str]:
+    """The photo's screening and decision as tags, with what the 10-tag limit pushed into its
+    ``screen-`` metadata put back (``screen-reasons`` -> ``screen:reasons``, ``screen-review`` ->
+    the decision, decoded from RFC 2047 where a name needed it). Tags win where both exist."""
+    out: dict[str, str] = {}
+    for k, v in metadata.items():
+        if k == DECISION_METADATA:
+            out[DECISION_TAG] = str(make_header(decode_header(v)))
+        elif k.startswith(METADATA_PREFIX):
+            out[NAMESPACE + k[len(METADATA_PREFIX):]] = v
+    return {**out, **tags}
+
+
+def needs_metadata(tags: Mapping[str, str]) -> bool:
+    """Whether the tags may lack what the queue shows: the screening's reasons (pushed out by an
+    uploader's own tags), or, with every tag taken, a decision."""
+    return NAMESPACE + "reasons" not in tags or (len(tags) >= MAX_TAGS and DECISION_TAG not in tags)
+
+
 def queue_entry(key: str, size: int, tags: Mapping[str, str], since: datetime | None = None) -> QueueEntry:
     reasons = tuple(r for r in tags.get(NAMESPACE + "reasons", "").split() if r != "none")
     labels = {name: tags[NAMESPACE + name] for name in ("background", "angle", "crop", "quality", "category")
@@ -177,7 +198,8 @@ def _reject(objects: S3Objects, info: ObjectInfo, tags: Mapping[str, str], metad
 def review_queue(objects: S3Objects, prefixes: Prefixes, bucket: str) -> list[QueueEntry]:
     """Every photo under review/ with what its tags say, the longest waiting first (one
     ListObjectsV2 page per 1,000 and one GetObjectTagging per photo: a week's ~600 uploads send a
-    few hundred here at most)."""
+    few hundred here at most; one HEAD more where the uploader's tags left the screening's reasons
+    or the decision to the metadata)."""
     out = []
     for obj in objects.iter_objects(bucket, prefixes.review):
         if obj.key.endswith("/"):
@@ -187,6 +209,11 @@ def review_queue(objects: S3Objects, prefixes: Prefixes, bucket: str) -> list[Qu
             tags = objects.get_tags(info)
         except SourceChanged:  # decided (moved) or deleted since the listing
             continue
+        if needs_metadata(tags):  # one HEAD more, only for photos whose uploader filled the tags
+            head = objects.head(bucket, obj.key)
+            if head is None:
+                continue
+            tags = recorded(tags, head.metadata)
         out.append(queue_entry(obj.key, obj.size, tags, obj.last_modified))
     oldest = datetime.max.replace(tzinfo=timezone.utc)
     return sorted(out, key=lambda e: (e.since or oldest, e.key))
