@@ -58,6 +58,9 @@ def test_tiny_model_end_to_end_and_served(tmp_path, quality_features):
     assert max(ev["onnx_fp32_vs_torch_max_abs_diff"].values()) < 1e-4
     assert (out / "model.onnx").stat().st_size <= 6 * 2**20
     assert set(ev["quantization"]["variants"]) == {"uint8 activations, fp32: first_conv", "int8 activations, fp32: none"}
+    # The serving file's last step: an INT8 stem ships as SpaceToDepth + a 2x2 conv; an fp32 one stays.
+    stem_in_fp32 = "first_conv" in ev["quantization"]["variants"][ev["quantization"]["chosen"]]["kept_fp32"]
+    assert ev["serving_graph"]["stem"]["rewritten"] == (None if stem_in_fp32 else "/_conv_stem/Conv")
 
     # Served through the real classifier, from the manifest alone.
     clf = Classifier.from_dir(out)
