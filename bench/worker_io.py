@@ -80,43 +80,63 @@ class WorkerFigures:
     rounds: int
 
 
+EVERY_CALL = frozenset({"head_object", "get_object", "get_object_tagging", "put_object_tagging"})
+LATENCY_VARIANTS = {"none": frozenset(), "get": frozenset({"get_object"}), "all": EVERY_CALL}
+
+
+class _Runner:
+    """Objects/s through ``process_work`` over the in-memory S3, for work messages run one after
+    another as the handler runs a batch's records."""
+
+    def __init__(self, photos: list[bytes], n_objects: int, clf: Classifier, config: Config, latency_s: float):
+        from screener.backfill.messages import Mode, Rules, Scope, WorkItem
+
+        objects = {f"catalog/{i:05d}.jpg": photos[i % len(photos)] for i in range(n_objects)}
+        self.store, self.clf, self.config, self.latency_s = MemoryS3(objects), clf, config, latency_s
+        # force: every round re-screens everything instead of skipping what the last round tagged.
+        self.scope = Scope(BUCKET, "catalog/", Mode.TAG, "bench", force=True)
+        self.items = tuple(WorkItem(k, len(v)) for k, v in objects.items())
+        self.rules = Rules(buckets=frozenset({BUCKET}))
+
+    def works(self, keys_per_message: int) -> list:
+        from screener.backfill.messages import Work
+
+        k = keys_per_message
+        return [Work(scope=self.scope, page=1, chunk=c, objects=self.items[c * k:(c + 1) * k])
+                for c in range((len(self.items) + k - 1) // k)]
+
+    def rate(self, works: list, calls: frozenset[str], pool: ThreadPoolExecutor, prefetch: int) -> float:
+        from screener.backfill.worker import WorkerDeps, process_work
+        from screener.s3_objects import S3Objects
+
+        deps = WorkerDeps(objects=S3Objects(LatencyClient(self.store, self.latency_s, calls)), classifier=self.clf,
+                          config=self.config, rules=self.rules, pool=pool, prefetch=prefetch)
+        t0 = time.perf_counter()
+        rows = [r for w in works for r in process_work(w, deps)]
+        dt = time.perf_counter() - t0
+        assert len(rows) == len(self.items) and all(r.status.value == "screened" for r in rows), rows[:2]
+        return len(rows) / dt
+
+
 def measure(photos: list[bytes], clf: Classifier, config: Config, rounds: int, n_objects: int | None = None,
             latency_s: float = 0.030) -> WorkerFigures:
     """Objects/s through ``process_work`` for one work message of ``n_objects`` (default: the
     function's keys per message), with no latency, 30 ms per GET, and 30 ms per S3 call; the
     variants interleave round by round, since the figure is wall-clock by nature."""
-    from screener.backfill.messages import Mode, Rules, Scope, Work, WorkItem
     from screener.backfill.settings import BackfillSettings
-    from screener.backfill.worker import WorkerDeps, process_work
-    from screener.s3_objects import S3Objects
 
     settings = BackfillSettings(buckets=frozenset({BUCKET}), queue_url="unused")  # the defaults the function uses
     n_objects = n_objects or settings.keys_per_message
-    objects = {f"catalog/{i:05d}.jpg": photos[i % len(photos)] for i in range(n_objects)}
-    store = MemoryS3(objects)
-    # force: every round re-screens everything instead of skipping what the last round tagged.
-    work = Work(scope=Scope(BUCKET, "catalog/", Mode.TAG, "bench", force=True), page=1, chunk=0,
-                objects=tuple(WorkItem(k, len(v)) for k, v in objects.items()))
-    rules = Rules(buckets=frozenset({BUCKET}))
-    every = frozenset({"head_object", "get_object", "get_object_tagging", "put_object_tagging"})
-    variants = {"none": frozenset(), "get": frozenset({"get_object"}), "all": every}
-    rates: dict[str, list[float]] = {k: [] for k in variants}
+    runner = _Runner(photos, n_objects, clf, config, latency_s)
+    works = runner.works(n_objects)
+    rates: dict[str, list[float]] = {k: [] for k in LATENCY_VARIANTS}
     with ThreadPoolExecutor(settings.io_threads, thread_name_prefix="s3io") as pool:
-        def run(calls: frozenset[str]) -> float:
-            deps = WorkerDeps(objects=S3Objects(LatencyClient(store, latency_s, calls)), classifier=clf,
-                              config=config, rules=rules, pool=pool, prefetch=settings.prefetch)
-            t0 = time.perf_counter()
-            rows = process_work(work, deps)
-            dt = time.perf_counter() - t0
-            assert len(rows) == n_objects and all(r.status.value == "screened" for r in rows), rows[:2]
-            return n_objects / dt
-
-        run(frozenset())  # warm
+        runner.rate(works, frozenset(), pool, settings.prefetch)  # warm
         for r in range(rounds):
-            names = list(variants)
+            names = list(LATENCY_VARIANTS)
             names = names[r % 3:] + names[: r % 3]
             for name in names:
-                rates[name].append(run(variants[name]))
+                rates[name].append(runner.rate(works, LATENCY_VARIANTS[name], pool, settings.prefetch))
     med = statistics.median
     return WorkerFigures(
         objects=n_objects,
@@ -125,3 +145,59 @@ def measure(photos: list[bytes], clf: Classifier, config: Config, rounds: int, n
         all_ratio=med(a / n for a, n in zip(rates["all"], rates["none"])),
         prefetch=settings.prefetch, io_threads=settings.io_threads, rounds=rounds,
     )
+
+
+def message_sizes(photos: list[bytes], clf: Classifier, config: Config, rounds: int, per_invocation: int = 100,
+                  keys_per_message: tuple[int, ...] = (20, 100), prefetch_io: tuple[tuple[int, int], ...] = ((4, 8), (6, 12), (8, 16)),
+                  latency_s: float = 0.030) -> list[dict]:
+    """One invocation's photos as work messages of each size, run one after another (the handler
+    runs a batch's records in turn), for each prefetch depth and I/O pool: objects/s with no
+    latency, 30 ms per GET and 30 ms per S3 call, and each against no latency (median of
+    per-round ratios). Everything interleaves round by round."""
+    runner = _Runner(photos, per_invocation, clf, config, latency_s)
+    cases = [(k, pf, io) for pf, io in prefetch_io for k in keys_per_message]
+    pools = {io: ThreadPoolExecutor(io, thread_name_prefix="s3io") for _, io in prefetch_io}
+    rates = {(c, v): [] for c in cases for v in LATENCY_VARIANTS}
+    try:
+        runner.rate(runner.works(per_invocation), frozenset(), pools[prefetch_io[0][1]], prefetch_io[0][0])  # warm
+        for _ in range(rounds):
+            for c in cases:
+                for v, calls in LATENCY_VARIANTS.items():
+                    rates[(c, v)].append(runner.rate(runner.works(c[0]), calls, pools[c[2]], c[1]))
+    finally:
+        for pool in pools.values():
+            pool.shutdown()
+    med = statistics.median
+    return [{"messages": f"{-(-per_invocation // k)} x {k}", "prefetch": pf, "io_threads": io,
+             **{f"{v}_per_s": med(rates[((k, pf, io), v)]) for v in LATENCY_VARIANTS},
+             **{f"{v}_ratio": med(a / b for a, b in zip(rates[((k, pf, io), v)], rates[((k, pf, io), "none")]))
+                for v in ("get", "all")}}
+            for k, pf, io in cases]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m bench.worker_io [--rounds 5]: the message-size table (README "Backfill")."""
+    import argparse
+    from pathlib import Path
+
+    from screener.config import load_config
+
+    from .images import photo
+    from .table import table
+
+    ap = argparse.ArgumentParser(description="backfill throughput by work-message size, prefetch and I/O threads")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--model-dir", type=Path, default=Path("layers/model"))
+    a = ap.parse_args(argv)
+    config = load_config({"MODEL_DIR": str(a.model_dir)})
+    clf = Classifier.from_dir(a.model_dir, 1)
+    rows = message_sizes([photo("JPEG", 1500).data, photo("JPEG", 3000).data], clf, config, a.rounds)
+    print(f"100 photos per invocation (jpeg-1500, jpeg-3000 alternating), 30 ms injected; wall clock, median of {a.rounds} rounds\n")
+    print(table(["messages", "prefetch", "I/O threads", "none /s", "30 ms per GET /s", "vs none", "30 ms per call /s", "vs none"],
+                [[r["messages"], r["prefetch"], r["io_threads"], r["none_per_s"], r["get_per_s"], f"{r['get_ratio']:.2f}",
+                  r["all_per_s"], f"{r['all_ratio']:.2f}"] for r in rows]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
