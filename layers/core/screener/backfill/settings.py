@@ -57,15 +57,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> BackfillSettings:
     queue_url = env.get("BACKFILL_QUEUE_URL", "").strip()
     if not queue_url:
         errors.append("BACKFILL_QUEUE_URL must be set: work and continuations are sent there")
+    d = BackfillSettings  # the defaults live on the dataclass, once
     s = BackfillSettings(
         buckets=buckets,
         queue_url=queue_url,
         dlq_url=env.get("BACKFILL_DLQ_URL", "").strip() or None,
-        keys_per_message=env_int(env, "BACKFILL_KEYS_PER_MESSAGE", 100, 1, MAX_OBJECTS_PER_WORK, errors),
-        page_size=env_int(env, "BACKFILL_PAGE_SIZE", 1000, 1, 1000, errors),
-        prefetch=env_int(env, "BACKFILL_PREFETCH", 6, 1, 32, errors),
-        io_threads=env_int(env, "BACKFILL_IO_THREADS", 12, 2, 64, errors),
-        min_remaining_ms=env_int(env, "BACKFILL_MIN_REMAINING_MS", 10_000, 0, 900_000, errors),
+        keys_per_message=env_int(env, "BACKFILL_KEYS_PER_MESSAGE", d.keys_per_message, 1, MAX_OBJECTS_PER_WORK, errors),
+        page_size=env_int(env, "BACKFILL_PAGE_SIZE", d.page_size, 1, 1000, errors),
+        prefetch=env_int(env, "BACKFILL_PREFETCH", d.prefetch, 1, 32, errors),
+        io_threads=env_int(env, "BACKFILL_IO_THREADS", d.io_threads, 2, 64, errors),
+        min_remaining_ms=env_int(env, "BACKFILL_MIN_REMAINING_MS", d.min_remaining_ms, 0, 900_000, errors),
     )
     if s.io_threads <= s.prefetch:
         errors.append(f"BACKFILL_IO_THREADS ({s.io_threads}) must exceed BACKFILL_PREFETCH ({s.prefetch}): writes need threads too")
