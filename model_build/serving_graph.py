@@ -193,20 +193,21 @@ def _int_attrs(node: onnx.NodeProto) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
-def _image_stem(g: onnx.GraphProto) -> tuple[onnx.NodeProto | None, str]:
-    """The QLinearConv reading the quantised image, if the rewrite applies to it; else why not."""
+def _image_stem(g: onnx.GraphProto) -> tuple[onnx.NodeProto | None, tuple[int, int], str]:
+    """The QLinearConv reading the quantised image and the image's (height, width), if the
+    rewrite applies to it; else None and why not."""
     quantised = {n.output[0] for n in g.node if n.op_type == "QuantizeLinear" and n.input[0] == IMAGE_INPUT}
     convs = [n for n in g.node if n.op_type == "QLinearConv" and n.input[0] in quantised]
     if len(convs) != 1:
-        return None, f"{len(convs)} quantised convs read the image"
+        return None, (0, 0), f"{len(convs)} quantised convs read the image"
     node, a = convs[0], _int_attrs(convs[0])
     if a.get("strides") != [2, 2] or a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])) \
             or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-        return None, f"{node.name} is not a plain stride-2 conv"
+        return None, (0, 0), f"{node.name} is not a plain stride-2 conv"
     dims = next(i for i in g.input if i.name == IMAGE_INPUT).type.tensor_type.shape.dim
     if any(not d.HasField("dim_value") or d.dim_value % 2 for d in dims[2:]):
-        return None, "the image's height or width is odd or not fixed"
-    return node, ""
+        return None, (0, 0), "the image's height or width is odd or not fixed"
+    return node, (dims[2].dim_value, dims[3].dim_value), ""
 
 
 def _s2d_axis(k: int, pad_begin: int) -> tuple[int, int, list[tuple[int, int, int]]]:
@@ -218,6 +219,15 @@ def _s2d_axis(k: int, pad_begin: int) -> tuple[int, int, list[tuple[int, int, in
     return max(b for b, _ in offsets) - lo + 1, -lo, [(t, b - lo, d) for t, (b, d) in enumerate(offsets)]
 
 
+def _weight_slots(taps_h: list[tuple[int, int, int]], taps_w: list[tuple[int, int, int]], c: int) -> list[tuple[tuple, tuple]]:
+    """(index into the 3x3 weight, index into the rearranged one) for every tap: the one map that
+    the rewrite and its undo read in opposite directions. SpaceToDepth puts pixel (2y + dy, 2x + dx)
+    of channel ch at channel (dy * 2 + dx) * c + ch."""
+    every = slice(None)
+    return [((every, every, t, u), (every, slice((dy * 2 + dx) * c, (dy * 2 + dx + 1) * c), a_h, a_w))
+            for t, a_h, dy in taps_h for u, a_w, dx in taps_w]
+
+
 def space_to_depth_stem(src: Path, out: Path, pixels: np.ndarray, quality: np.ndarray) -> tuple[Path, dict]:
     """Write ``src`` to ``out`` with its stem as SpaceToDepth(2) + a stride-1 conv (module doc).
 
@@ -226,10 +236,14 @@ def space_to_depth_stem(src: Path, out: Path, pixels: np.ndarray, quality: np.nd
     is ``src`` unchanged and the returned dict says why."""
     model = onnx.load(str(src))
     g = model.graph
-    node, why = _image_stem(g)
-    if node is None:
+
+    def skipped(why: str) -> tuple[Path, dict]:
         onnx.save(model, str(out))
         return out, {"rewritten": None, "skipped": why}
+
+    node, (h, wd), why = _image_stem(g)
+    if node is None:
+        return skipped(why)
     inits = {t.name: t for t in g.initializer}
     a = _int_attrs(node)
     w = numpy_helper.to_array(inits[node.input[3]])
@@ -237,18 +251,14 @@ def space_to_depth_stem(src: Path, out: Path, pixels: np.ndarray, quality: np.nd
     pads = a.get("pads", [0, 0, 0, 0])
     nkh, pad_top, taps_h = _s2d_axis(kh, pads[0])
     nkw, pad_left, taps_w = _s2d_axis(kw, pads[1])
-    # SpaceToDepth puts pixel (2y + dy, 2x + dx) of channel ch at channel (dy * 2 + dx) * c + ch.
     w2 = np.zeros((o, 4 * c, nkh, nkw), dtype=w.dtype)
-    for t, a_h, dy in taps_h:
-        for u, a_w, dx in taps_w:
-            w2[:, (dy * 2 + dx) * c : (dy * 2 + dx + 1) * c, a_h, a_w] = w[:, :, t, u]
-    h, wd = (next(i for i in g.input if i.name == IMAGE_INPUT).type.tensor_type.shape.dim[k].dim_value for k in (2, 3))
+    for old, new in _weight_slots(taps_h, taps_w, c):
+        w2[new] = w[old]
     out_h, out_w = (h + pads[0] + pads[2] - kh) // 2 + 1, (wd + pads[1] + pads[3] - kw) // 2 + 1
     # Trailing pads (in blocks) that give the same output size; the extra zeros meet zero weights.
     pad_bottom, pad_right = out_h - h // 2 - pad_top + nkh - 1, out_w - wd // 2 - pad_left + nkw - 1
     if min(pad_bottom, pad_right) < 0:
-        onnx.save(model, str(out))
-        return out, {"rewritten": None, "skipped": f"{node.name}: the window does not cover the output"}
+        return skipped(f"{node.name}: the window does not cover the output")
     # The attributes in their order, so that undoing the rewrite gives back the same bytes.
     original = {"node": node.name, "weight": node.input[3], "kernel_shape": [kh, kw],
                 "attributes": [[k, v.decode() if isinstance(v, bytes) else v] for k, v in a.items()]}
@@ -295,9 +305,8 @@ def undo_space_to_depth_stem(model: onnx.ModelProto) -> onnx.ModelProto:
     _, _, taps_h = _s2d_axis(kh, pads[0])
     _, _, taps_w = _s2d_axis(kw, pads[1])
     w = np.zeros((w2.shape[0], c, kh, kw), dtype=w2.dtype)
-    for t, a_h, dy in taps_h:
-        for u, a_w, dx in taps_w:
-            w[:, :, t, u] = w2[:, (dy * 2 + dx) * c : (dy * 2 + dx + 1) * c, a_h, a_w]
+    for old, new in _weight_slots(taps_h, taps_w, c):
+        w[old] = w2[new]
     g.initializer.remove(inits[node.input[3]])
     if original["weight"] not in inits:
         g.initializer.append(numpy_helper.from_array(w, original["weight"]))
