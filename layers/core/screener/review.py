@@ -29,13 +29,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.header import decode_header, make_header
 from enum import Enum
 from typing import Mapping
 
 from .config import Prefixes
 from .s3_objects import MoveOutcome, ObjectInfo, S3Objects, SourceChanged
-from .tags import MAX_TAGS, METADATA_PREFIX, NAMESPACE, clean_text, fit_metadata, header_value
+from .tags import MAX_TAGS, METADATA_PREFIX, NAMESPACE, clean_text, fit_metadata, header_text, header_value
 
 DECISION_TAG = "review:decision"
 DECISION_METADATA = METADATA_PREFIX + "review"
@@ -117,7 +116,7 @@ def recorded(tags: Mapping[str, str], metadata: Mapping[str, str]) -> dict[str, 
     out: dict[str, str] = {}
     for k, v in metadata.items():
         if k == DECISION_METADATA:
-            out[DECISION_TAG] = str(make_header(decode_header(v)))
+            out[DECISION_TAG] = header_text(v)
         elif k.startswith(METADATA_PREFIX):
             out[NAMESPACE + k[len(METADATA_PREFIX):]] = v
     return {**out, **tags}

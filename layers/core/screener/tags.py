@@ -9,6 +9,7 @@ Public API::
     fit_metadata(existing, extra) -> dict[str, str]   extra entries that fit S3's 2 KB budget
     clean_text(value) -> str         a person's words in S3's tag charset, letters of any script kept
     header_value(value) -> str       ASCII for metadata: as is, or an RFC 2047 encoded word
+    header_text(value) -> str        header_value undone
     is_valid_tag(key, value) -> bool
     read_screening(tags) -> PriorScreening | None   verdict, model, reasons, category read back
 
@@ -94,6 +95,15 @@ def header_value(value: str) -> str:
     if value.isascii():
         return value
     return "=?UTF-8?B?" + base64.b64encode(value.encode()).decode("ascii") + "?="
+
+
+def header_text(value: str) -> str:
+    """``header_value`` undone: an RFC 2047 encoded word decoded, anything else as it is."""
+    # Imported here: only `screener review` reads metadata back, and the screening path's cold
+    # start should not pay ~3 ms for the email package.
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(value)))
 
 
 def is_valid_tag(key: str, value: str) -> bool:
