@@ -15,14 +15,17 @@ from model_build.quantize import ServingCalibrationReader
 from model_build.serving_graph import fuse
 
 
-def _qdq_model(tmp: Path, pixels: np.ndarray, quality: np.ndarray) -> Path:
-    """A small conv net with both inputs, quantised the way the build quantises (QDQ, per-channel)."""
+def _qdq_model(tmp: Path, pixels: np.ndarray, quality: np.ndarray, pads: tuple[int, ...] = (1, 1, 1, 1),
+               stride: int = 2) -> Path:
+    """A small conv net with both inputs, quantised the way the build quantises (QDQ, per-channel);
+    its 3x3 stem has the given ``pads`` (top, left, bottom, right) and ``stride``."""
     rng = np.random.default_rng(0)
     w1 = numpy_helper.from_array(rng.normal(0, 0.3, (8, 3, 3, 3)).astype(np.float32), "w1")
     w2 = numpy_helper.from_array(rng.normal(0, 0.3, (8, 8, 1, 1)).astype(np.float32), "w2")
     fc = numpy_helper.from_array(rng.normal(0, 0.3, (8 + 2, 3)).astype(np.float32), "fc")
     nodes = [
-        helper.make_node("Conv", [IMAGE_INPUT, "w1"], ["c1"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", [IMAGE_INPUT, "w1"], ["c1"], name="/_conv_stem/Conv", strides=[stride, stride],
+                         pads=list(pads)),
         helper.make_node("Relu", ["c1"], ["r1"]),
         helper.make_node("Conv", ["r1", "w2"], ["c2"]),
         helper.make_node("Add", ["c2", "r1"], ["a"]),
@@ -192,24 +195,6 @@ def test_an_output_that_reads_the_category_path_may_move_a_little_and_is_reporte
     assert set(info["moved_max_abs_diff"]) == {"category"}  # the background did not read it: checked bit for bit
 
 
-def _stem_qdq(tmp: Path, pixels: np.ndarray, quality: np.ndarray, pads: list[int], stride: int) -> Path:
-    """A 3x3 stem on the image (``pads``: top, left, bottom, right), then a 1x1 conv and a head."""
-    rng = np.random.default_rng(6)
-    inits = [numpy_helper.from_array(rng.normal(0, 0.3, s).astype(np.float32), n)
-             for n, s in (("w1", (8, 3, 3, 3)), ("w2", (8, 8, 1, 1)), ("fc", (8 + 2, 3)))]
-    nodes = [
-        helper.make_node("Conv", [IMAGE_INPUT, "w1"], ["c1"], name="/_conv_stem/Conv", strides=[stride, stride], pads=pads),
-        helper.make_node("Relu", ["c1"], ["r1"]),
-        helper.make_node("Conv", ["r1", "w2"], ["c2"]),
-        helper.make_node("GlobalAveragePool", ["c2"], ["g"]),
-        helper.make_node("Flatten", ["g"], ["f"]),
-        helper.make_node("Concat", ["f", QUALITY_INPUT], ["z"], axis=1),
-        helper.make_node("MatMul", ["z", "fc"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
-    ]
-    return _quantised(tmp / f"stem{stride}_{''.join(map(str, pads))}", nodes, {"probs": 3}, inits, pixels, quality)
-
-
 @pytest.mark.parametrize("pads", [[0, 0, 1, 1], [1, 1, 1, 1], [1, 0, 0, 1]])
 def test_the_stem_as_space_to_depth_computes_the_same_bits_and_undoes_to_the_same_graph(tmp_path, pads):
     """TF-"same" padding as the backbone has it, symmetric padding, and a mix: the rewritten stem is
@@ -221,7 +206,7 @@ def test_the_stem_as_space_to_depth_computes_the_same_bits_and_undoes_to_the_sam
     rng = np.random.default_rng(7)
     pixels = rng.normal(0, 1, (6, 3, 32, 32)).astype(np.float32)
     quality = rng.normal(0, 1, (6, 2)).astype(np.float32)
-    fused = fuse(_stem_qdq(tmp_path, pixels, quality, pads, 2), tmp_path / "fused.onnx", pixels, quality)
+    fused = fuse(_qdq_model(tmp_path, pixels, quality, pads, 2), tmp_path / "fused.onnx", pixels, quality)
     out, info = space_to_depth_stem(fused, tmp_path / "s2d.onnx", pixels, quality)
     assert info["rewritten"] == "/_conv_stem/Conv" and info["kernel_shape"] == [2, 2] and info["in_channels"] == 12
     graph = onnx.load(str(out)).graph
@@ -247,7 +232,7 @@ def test_a_stem_the_rewrite_does_not_fit_is_left_as_it_is(tmp_path):
     rng = np.random.default_rng(8)
     pixels = rng.normal(0, 1, (3, 3, 32, 32)).astype(np.float32)
     quality = rng.normal(0, 1, (3, 2)).astype(np.float32)
-    fused = fuse(_stem_qdq(tmp_path, pixels, quality, [1, 1, 1, 1], 1), tmp_path / "fused.onnx", pixels, quality)
+    fused = fuse(_qdq_model(tmp_path, pixels, quality, (1, 1, 1, 1), 1), tmp_path / "fused.onnx", pixels, quality)
     out, info = space_to_depth_stem(fused, tmp_path / "s2d.onnx", pixels, quality)
     assert info["rewritten"] is None and "stride-2" in info["skipped"]
     assert _ops(out) == _ops(fused)
@@ -259,7 +244,7 @@ def test_a_rewritten_stem_that_computes_something_else_is_refused(tmp_path, monk
     rng = np.random.default_rng(9)
     pixels = rng.normal(0, 1, (3, 3, 32, 32)).astype(np.float32)
     quality = rng.normal(0, 1, (3, 2)).astype(np.float32)
-    fused = fuse(_stem_qdq(tmp_path, pixels, quality, [0, 0, 1, 1], 2), tmp_path / "fused.onnx", pixels, quality)
+    fused = fuse(_qdq_model(tmp_path, pixels, quality, (0, 0, 1, 1), 2), tmp_path / "fused.onnx", pixels, quality)
     real = sg._s2d_axis
     # Each tap's weight put at the other phase: what an off-by-one in the rearrangement would do.
     monkeypatch.setattr(sg, "_s2d_axis", lambda k, pad: (lambda n, p, taps: (n, p, [(t, a, 1 - d) for t, a, d in taps]))(*real(k, pad)))
